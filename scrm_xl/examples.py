@@ -1,0 +1,445 @@
+"""Example programmes for the template: rows keyed by the schema's column names.
+
+Two generators, both deterministic (a seeded ``random.Random``; nothing depends
+on today's date, hash order or the machine):
+
+- ``realistic()`` — a year of "social customer care plus loyalty community",
+  big enough to look like a real programme (2,000+ returns).
+- ``worked()`` — a three-month programme small enough to check by hand; the
+  worked example in docs/worked-example.md derives every figure from it.
+
+Values use the kinds of ``scrm_xl.schema``: ``date``/``datetime`` for dates,
+``Decimal`` for money and percentages (fractions: ``Decimal("0.4")`` is 40%),
+``int``/``float`` for numbers, ``str`` for text and choices, ``None`` for blank.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from .model import COST_SAVINGS, NEW_REVENUE, SPENDING_AVOIDED
+
+Row = dict[str, object]
+
+
+@dataclass(frozen=True)
+class Example:
+    """A filled workbook: Program settings by name, and rows by sheet name."""
+
+    program: dict[str, object]
+    rows: dict[str, list[Row]] = field(default_factory=dict)
+
+
+def _money(value: float | int | str) -> Decimal:
+    return Decimal(str(value)).quantize(Decimal("0.01"))
+
+
+def _month_end(year: int, month: int) -> date:
+    first_next = date(year + (month == 12), month % 12 + 1, 1)
+    return first_next - timedelta(days=1)
+
+
+# --- worked example --------------------------------------------------------
+
+
+def worked() -> Example:
+    """A three-month programme whose every figure can be derived by hand.
+
+    Program: "Worked example", USD, 2026-01-01..2026-03-31, Month buckets, As of
+    2026-03-31, Default gross margin 50%, Discount rate 12%, Position based,
+    half-life 7 days, lookback 90 days.
+
+    Goals
+    ==== ==================================== ============= ========= ======== ====== ==========
+    ID   Goal                                 Objective     KPI       Baseline Target Target date
+    ==== ==================================== ============= ========= ======== ====== ==========
+    G1   Answer customers where they ask      Customer care NPS       20       30     2026-06-30
+    G2   Grow a loyal professional following  Loyalty       Followers 1000     2000   2026-06-30
+    ==== ==================================== ============= ========= ======== ====== ==========
+
+    Initiatives: I1 Community forum answers (G1, Community forum), I2 X care desk
+    (G1, X), I3 LinkedIn member stories (G2, LinkedIn); all 2026-01-01..2026-03-31.
+
+    Costs (total 10,000; G1 6,000; G2 3,000; Unallocated 1,000)
+    ========== ==== ==== ========== ======================== ======
+    Date       Init Goal Category   Description              Amount
+    ========== ==== ==== ========== ======================== ======
+    2026-01-10           Other      Programme lead overhead   1,000
+    2026-01-15 I1        People     Community manager, Jan    3,000
+    2026-01-31 I2        Technology Care desk tool licence    1,000
+    2026-02-10 I3        Content    Member story videos       2,000
+    2026-02-15 I1        People     Community manager, Feb    2,000
+    2026-03-05 I3   G2   Paid media Promoted member stories   1,000
+    ========== ==== ==== ========== ======================== ======
+
+    Returns (counted = Amount x Attribution x margin for New revenue)
+    ========== ======= ================ ==== ====== ====== ===== ====== =======
+    Date       Ref     Type             Init Amount Margin Attr. Conf.  Counted
+    ========== ======= ================ ==== ====== ====== ===== ====== =======
+    2026-01-20 TX-1001 Cost savings     I1    3,000              High    3,000
+    2026-02-20 TX-1002 New revenue      I3   20,000 40%    50%   Medium  4,000
+    2026-02-25 TX-1003 New revenue      I2    4,000 (50%)        High    2,000
+    2026-03-10 TX-1004 Spending avoided I2    1,500              Low     1,500
+    2026-03-20 TX-1005 New revenue      -     6,000 50%          High    3,000
+    2026-03-25 TX-1006 Cost savings     -       800              Medium    800
+    ========== ======= ================ ==== ====== ====== ===== ====== =======
+
+    Touchpoints (timestamps at midnight, so every gap is a whole number of days)
+    TX-1005: I3 2026-03-06 (14 days before), I1 2026-03-13 (7), I2 2026-03-20 (0).
+    Position based 40/20/40; Linear 1/3 each; Time decay weights 1/4, 1/2, 1 -> 1/7, 2/7, 4/7.
+    TX-1006: I1 2026-03-24 (counts, 100%), I2 2026-03-28 (after the return date: ignored).
+
+    Metrics: Reach and Engagements of I3 (10,000/500, 15,000/900, 20,000/1,200),
+    Followers of G2 (1,200, 1,500, 1,800) and NPS of G1 (22, 25, 28), at each month end.
+    """
+    program: dict[str, object] = {
+        "Program name": "Worked example",
+        "Currency": "USD",
+        "Period start": date(2026, 1, 1),
+        "Period end": date(2026, 3, 31),
+        "Reporting period": "Month",
+        "As of": date(2026, 3, 31),
+        "Default gross margin": Decimal("0.5"),
+        "Discount rate": Decimal("0.12"),
+        "Attribution model": "Position based",
+        "Time-decay half-life": 7,
+        "Lookback window": 90,
+        "Locale": "en_US",
+        "Prepared by": "Finance business partner, Social CRM",
+        "Distribution": "cfo@example.com; social-crm@example.com",
+    }
+    goals = [
+        _goal("G1", "Answer customers where they ask", "Customer care", "NPS", 20, 30, date(2026, 6, 30),
+              "Increase", "Head of Care"),
+        _goal("G2", "Grow a loyal professional following", "Loyalty", "Followers", 1000, 2000,
+              date(2026, 6, 30), "Increase", "Head of Community"),
+    ]  # fmt: skip
+    q1 = (date(2026, 1, 1), date(2026, 3, 31))
+    initiatives = [
+        _initiative("I1", "Community forum answers", "G1", "Community forum", *q1, "Care lead"),
+        _initiative("I2", "X care desk", "G1", "X", *q1, "Care lead"),
+        _initiative("I3", "LinkedIn member stories", "G2", "LinkedIn", *q1, "Community lead"),
+    ]
+    costs = [
+        _cost(date(2026, 1, 10), None, None, "Other", "Programme lead overhead", 1000),
+        _cost(date(2026, 1, 15), "I1", None, "People", "Community manager, Jan", 3000),
+        _cost(date(2026, 1, 31), "I2", None, "Technology", "Care desk tool licence", 1000),
+        _cost(date(2026, 2, 10), "I3", None, "Content", "Member story videos", 2000),
+        _cost(date(2026, 2, 15), "I1", None, "People", "Community manager, Feb", 2000),
+        _cost(date(2026, 3, 5), "I3", "G2", "Paid media", "Promoted member stories", 1000),
+    ]
+    returns = [
+        _return(date(2026, 1, 20), "TX-1001", COST_SAVINGS, "I1", 3000, None, None, "High",
+                "60 tickets answered in the forum x 50 per ticket"),
+        _return(date(2026, 2, 20), "TX-1002", NEW_REVENUE, "I3", 20000, "0.4", "0.5", "Medium",
+                "Contract signed after a member story; half credited to social"),
+        _return(date(2026, 2, 25), "TX-1003", NEW_REVENUE, "I2", 4000, None, None, "High",
+                "Upgrade sold in a care conversation; default margin"),
+        _return(date(2026, 3, 10), "TX-1004", SPENDING_AVOIDED, "I2", 1500, None, None, "Low",
+                "Goodwill refund not needed"),
+        _return(date(2026, 3, 20), "TX-1005", NEW_REVENUE, None, 6000, "0.5", None, "High",
+                "Credited through three touchpoints"),
+        _return(date(2026, 3, 25), "TX-1006", COST_SAVINGS, None, 800, None, None, "Medium",
+                "Escalation avoided; credited through touchpoints"),
+    ]  # fmt: skip
+    midnight = time(0, 0)
+    touchpoints = [
+        _touch("TX-1005", "I3", datetime.combine(date(2026, 3, 6), midnight)),
+        _touch("TX-1005", "I1", datetime.combine(date(2026, 3, 13), midnight)),
+        _touch("TX-1005", "I2", datetime.combine(date(2026, 3, 20), midnight)),
+        _touch("TX-1006", "I1", datetime.combine(date(2026, 3, 24), midnight)),
+        _touch("TX-1006", "I2", datetime.combine(date(2026, 3, 28), midnight)),
+    ]
+    metrics: list[Row] = []
+    for month, (reach, engagements, followers, nps) in enumerate(
+        ((10000, 500, 1200, 22), (15000, 900, 1500, 25), (20000, 1200, 1800, 28)), start=1
+    ):
+        day = _month_end(2026, month)
+        metrics += [
+            _metric(day, None, "I3", "Reach", reach),
+            _metric(day, None, "I3", "Engagements", engagements),
+            _metric(day, "G2", None, "Followers", followers),
+            _metric(day, "G1", None, "NPS", nps),
+        ]
+    return Example(
+        program,
+        {
+            "Goals": goals,
+            "Initiatives": initiatives,
+            "Costs": costs,
+            "Returns": returns,
+            "Touchpoints": touchpoints,
+            "Metrics": metrics,
+        },
+    )
+
+
+# --- realistic example -----------------------------------------------------
+
+YEAR = 2026
+SEED = 20260101
+
+# (id, name, goal, channel, start month, end month, owner)
+_INITIATIVES = (
+    ("I01", "Community forum support hub", "G1", "Community forum", 1, 12, "Care lead"),
+    ("I02", "X care desk", "G1", "X", 1, 12, "Care lead"),
+    ("I03", "WhatsApp care line", "G1", "WhatsApp", 3, 12, "Care lead"),
+    ("I04", "Loyalty community member events", "G2", "Community forum", 1, 12, "Community lead"),
+    ("I05", "Instagram members-only drops", "G2", "Instagram", 2, 12, "Social lead"),
+    ("I06", "LinkedIn customer advocacy programme", "G3", "LinkedIn", 1, 12, "Advocacy lead"),
+    ("I07", "Member referral programme", "G3", "Community forum", 4, 12, "Advocacy lead"),
+    ("I08", "YouTube how-to series", "G4", "YouTube", 1, 12, "Content lead"),
+    ("I09", "Community launch awareness campaign", "G5", "Instagram", 1, 6, "Brand lead"),
+)
+
+# monthly cost lines per initiative: (category, description, base amount)
+_COST_LINES = {
+    "I01": (("People", "Community moderators", 3680), ("Technology", "Forum platform licence", 720)),
+    "I02": (("People", "Social care agents", 2960), ("Technology", "Social care desk seats", 380)),
+    "I03": (("People", "WhatsApp care agents", 2080), ("Technology", "WhatsApp Business API", 280)),
+    "I04": (("People", "Community events manager", 1920), ("Other", "Event venues and catering", 840)),
+    "I05": (("Content", "Photo and video production", 1040), ("Paid media", "Instagram promotion", 760)),
+    "I06": (("Agency", "Advocacy programme agency", 1400), ("Training", "Advocate training sessions", 240)),
+    "I07": (("Other", "Referral rewards", 960), ("Technology", "Referral tracking tool", 160)),
+    "I08": (("Content", "How-to video production", 1240), ("Paid media", "YouTube pre-roll", 360)),
+    "I09": (("Paid media", "Launch campaign media", 2600), ("Agency", "Creative agency", 1120)),
+}
+_OVERHEAD_LINES = (
+    ("People", "Social CRM programme lead (share)", 1680),
+    ("Technology", "Social listening platform", 600),
+)
+
+# which initiatives earn which returns: (return type, initiatives, amount range, margin given?)
+_RETURN_KINDS = (
+    (COST_SAVINGS, ("I01", "I02", "I03", "I08"), (8, 60)),  # a deflected or shortened support ticket
+    (NEW_REVENUE, ("I04", "I05", "I06", "I07"), (120, 1400)),  # an order from a member or referral
+    (SPENDING_AVOIDED, ("I01", "I02", "I03", "I04"), (40, 400)),  # a retention credit or refund not needed
+)
+_RETURN_WEIGHTS = (0.45, 0.40, 0.15)
+_REF_PREFIX = {COST_SAVINGS: "TCK", NEW_REVENUE: "ORD", SPENDING_AVOIDED: "CRD"}
+_RETURN_NOTES = {
+    COST_SAVINGS: ("Ticket deflected to the community", "Answered publicly, no agent contact",
+                   "Resolved in first reply"),
+    NEW_REVENUE: ("Order with member code", "Referral order", "Upsell after community event"),
+    SPENDING_AVOIDED: ("Retention credit not needed", "Refund avoided after care reply",
+                       "Replacement shipment avoided"),
+}  # fmt: skip
+
+# monthly flow metrics per initiative: metric -> base monthly value
+_FLOW_BASE = {
+    "I01": {"Posts": 420, "Comments": 2600, "Likes": 5200, "Engagements": 9800, "Reach": 85000},
+    "I02": {"Posts": 1900, "Mentions": 3400, "Positive mentions": 1500, "Negative mentions": 700,
+            "Reach": 240000, "Engagements": 7300},
+    "I03": {"Posts": 2600, "Engagements": 5200, "Positive mentions": 640, "Negative mentions": 190},
+    "I04": {"Posts": 120, "Comments": 1400, "Likes": 3900, "Shares": 310, "Engagements": 6100,
+            "Reach": 52000},
+    "I05": {"Posts": 36, "Likes": 21000, "Comments": 1800, "Shares": 900, "Reach": 310000,
+            "Impressions": 780000, "Engagements": 25000},
+    "I06": {"Posts": 60, "Shares": 1300, "Likes": 6400, "Comments": 540, "Reach": 150000,
+            "Impressions": 420000, "Engagements": 9200, "Referrals": 95},
+    "I07": {"Referrals": 260, "Reviews": 140, "Shares": 420},
+    "I08": {"Posts": 8, "Likes": 4200, "Comments": 650, "Shares": 380, "Reach": 120000,
+            "Impressions": 260000, "Engagements": 7100},
+    "I09": {"Posts": 40, "Reach": 900000, "Impressions": 2400000, "Engagements": 38000, "Likes": 29000,
+            "Shares": 2100},
+}  # fmt: skip
+
+
+def _goal(gid, name, objective, kpi, baseline, target, target_date, direction, owner) -> Row:
+    return {"Goal ID": gid, "Goal": name, "Objective": objective, "KPI": kpi, "Baseline": baseline,
+            "Target": target, "Target date": target_date, "Direction": direction, "Owner": owner}  # fmt: skip
+
+
+def _initiative(iid, name, gid, channel, start, end, owner) -> Row:
+    return {"Initiative ID": iid, "Initiative": name, "Goal ID": gid, "Channel": channel,
+            "Start": start, "End": end, "Owner": owner}  # fmt: skip
+
+
+def _cost(day, iid, gid, category, description, amount) -> Row:
+    return {"Date": day, "Initiative ID": iid, "Goal ID": gid, "Category": category,
+            "Description": description, "Amount": _money(amount)}  # fmt: skip
+
+
+def _return(day, ref, rtype, iid, amount, margin, attribution, confidence, note) -> Row:
+    return {
+        "Date": day, "Transaction ref": ref, "Return type": rtype, "Initiative ID": iid,
+        "Amount": _money(amount), "Gross margin": None if margin is None else Decimal(str(margin)),
+        "Attribution": None if attribution is None else Decimal(str(attribution)),
+        "Confidence": confidence, "Note": note,
+    }  # fmt: skip
+
+
+def _touch(ref, iid, timestamp) -> Row:
+    return {"Transaction ref": ref, "Initiative ID": iid, "Timestamp": timestamp}
+
+
+def _metric(day, gid, iid, name, value) -> Row:
+    return {"Date": day, "Goal ID": gid, "Initiative ID": iid, "Metric": name, "Value": value}
+
+
+def realistic() -> Example:
+    """A year of a social customer care plus loyalty community programme.
+
+    5 goals (G5 deliberately not measurable: it has a KPI but no target),
+    9 initiatives on seven channels, costs by category every month, about
+    2,400 transaction-linked returns of which a third are credited through
+    touchpoints, and monthly metrics.
+    """
+    rng = random.Random(SEED)
+    start, end = date(YEAR, 1, 1), date(YEAR, 12, 31)
+    program: dict[str, object] = {
+        "Program name": "Social customer care plus loyalty community",
+        "Currency": "USD",
+        "Period start": start,
+        "Period end": end,
+        "Reporting period": "Month",
+        "As of": end,
+        "Default gross margin": Decimal("0.38"),
+        "Discount rate": Decimal("0.08"),
+        "Attribution model": "Position based",
+        "Time-decay half-life": 7,
+        "Lookback window": 90,
+        "Locale": "en_US",
+        "Prepared by": "Finance business partner, Customer Experience",
+        "Distribution": "cfo@example.com; cx-leadership@example.com",
+    }
+    goals = [
+        _goal("G1", "Resolve customer questions in social channels and the community", "Customer care",
+              "NPS", 22, 35, end, "Increase", "Head of Customer Care"),
+        _goal("G2", "Grow repeat purchases among community members", "Loyalty", "Repeat purchase rate",
+              0.28, 0.34, end, "Increase", "Head of Loyalty"),
+        _goal("G3", "Turn loyal customers into advocates who refer others", "Advocacy", "Referrals",
+              0, 3000, end, "Increase", "Head of Community"),
+        _goal("G4", "Earn trust with useful, honest how-to content", "Trust", "Sentiment score",
+              0.12, 0.30, date(YEAR, 9, 30), "Increase", "Head of Content"),
+        # deliberately not measurable: no target, no target date -> the checks warn
+        _goal("G5", "Make the new community known", "Awareness", "Reach", None, None, None, None,
+              "Head of Brand"),
+    ]  # fmt: skip
+    initiatives = [
+        _initiative(iid, name, gid, channel, date(YEAR, m0, 1), _month_end(YEAR, m1), owner)
+        for iid, name, gid, channel, m0, m1, owner in _INITIATIVES
+    ]
+    months = {iid: (m0, m1) for iid, _, _, _, m0, m1, _ in _INITIATIVES}
+    goal_of = {iid: gid for iid, _, gid, *_ in _INITIATIVES}
+
+    costs: list[Row] = []
+    for month in range(1, 13):
+        for iid, lines in _COST_LINES.items():
+            m0, m1 = months[iid]
+            if not m0 <= month <= m1:
+                continue
+            for category, description, base in lines:
+                day = date(YEAR, month, rng.randint(3, 26))
+                amount = base * rng.uniform(0.85, 1.15)
+                # about one row in five repeats the initiative's goal, as some teams do
+                gid = goal_of[iid] if rng.random() < 0.2 else None
+                costs.append(_cost(day, iid, gid, category, f"{description}, {day:%b}", round(amount, 2)))
+        for category, description, base in _OVERHEAD_LINES:
+            costs.append(_cost(date(YEAR, month, 1), None, None, category, f"{description}, {month:02d}/{YEAR}",
+                               base))  # fmt: skip
+    # one-off set-up costs and a vendor credit, as real ledgers have
+    costs.append(_cost(date(YEAR, 1, 12), "I01", None, "Technology", "Forum platform set-up", 6500))
+    costs.append(_cost(date(YEAR, 2, 3), "I06", None, "Training", "Advocate onboarding workshop", 1800))
+    costs.append(_cost(date(YEAR, 3, 2), "I03", None, "Technology", "WhatsApp integration project", 4200))
+
+    returns: list[Row] = []
+    touchpoints: list[Row] = []
+    counters = dict.fromkeys(_REF_PREFIX.values(), 0)
+    n_returns = 2400
+    for _ in range(n_returns):
+        kind_index = rng.choices(range(3), weights=_RETURN_WEIGHTS)[0]
+        rtype, candidates, (low, high) = _RETURN_KINDS[kind_index]
+        iid = rng.choice(candidates)
+        m0, m1 = months[iid]
+        # returns grow over the year as the community matures
+        month = rng.choices(range(m0, m1 + 1), weights=[1 + 0.15 * m for m in range(m0, m1 + 1)])[0]
+        day = date(YEAR, month, rng.randint(1, _month_end(YEAR, month).day))
+        prefix = _REF_PREFIX[rtype]
+        counters[prefix] += 1
+        ref = f"{prefix}-{YEAR}-{counters[prefix]:05d}"
+        amount = round(rng.uniform(low, high), 2)
+        margin = None
+        if rtype == NEW_REVENUE and rng.random() < 0.6:
+            margin = rng.choice(("0.32", "0.35", "0.40", "0.45"))
+        attribution = rng.choice(("0.5", "0.75")) if rng.random() < 0.12 else None
+        confidence = rng.choices(("High", "Medium", "Low", None), weights=(0.5, 0.3, 0.12, 0.08))[0]
+        note = rng.choice(_RETURN_NOTES[rtype]) if rng.random() < 0.3 else None
+        via_touchpoints = rng.random() < 0.34
+        returns.append(
+            _return(day, ref, rtype, None if via_touchpoints else iid, amount, margin, attribution,
+                    confidence, note)  # fmt: skip
+        )
+        if via_touchpoints:
+            touchpoints += _touches(rng, ref, iid, day, start, end)
+
+    metrics = _realistic_metrics(rng, months)
+    return Example(
+        program,
+        {
+            "Goals": goals,
+            "Initiatives": initiatives,
+            "Costs": costs,
+            "Returns": returns,
+            "Touchpoints": touchpoints,
+            "Metrics": metrics,
+        },
+    )
+
+
+def _touches(rng: random.Random, ref: str, iid: str, day: date, start: date, end: date) -> list[Row]:
+    """1-5 touches for one return: at least one that counts (on or before the
+    return date, inside the 90-day lookback), sometimes one too old or one
+    after the return, to show that those are ignored. All inside the period."""
+    def active_on(d: date) -> list[str]:
+        return [row[0] for row in _INITIATIVES if row[4] <= d.month <= row[5]]
+
+    n = rng.choices((1, 2, 3, 4, 5), weights=(0.25, 0.3, 0.25, 0.12, 0.08))[0]
+    earliest = max(start, day - timedelta(days=89))
+    span = (day - earliest).days
+    stamps: list[tuple[str, datetime]] = []
+    for _ in range(n):
+        touch_day = earliest + timedelta(days=rng.randint(0, span))
+        touch_id = rng.choice(active_on(touch_day))
+        moment = datetime.combine(touch_day, time(rng.randint(7, 22), rng.choice((0, 15, 30, 45))))
+        stamps.append((touch_id, moment))
+    # the first touch is the return's own initiative, at midnight of a day
+    # on or before the return so it counts whatever the engine's day rounding
+    own_start = max(earliest, next(date(YEAR, row[4], 1) for row in _INITIATIVES if row[0] == iid))
+    own_day = own_start + timedelta(days=rng.randint(0, (day - own_start).days))
+    stamps[0] = (iid, datetime.combine(own_day, time(0, 0)))
+    roll = rng.random()
+    if roll < 0.12 and (day - start).days > 120:
+        too_old = day - timedelta(days=rng.randint(100, min(200, (day - start).days)))
+        stamps.append((rng.choice(active_on(too_old)), datetime.combine(too_old, time(10, 0))))
+    elif roll < 0.22 and (end - day).days > 3:
+        later = day + timedelta(days=rng.randint(2, min(20, (end - day).days)))
+        stamps.append((rng.choice(active_on(later)), datetime.combine(later, time(12, 0))))
+    return [_touch(ref, touch_id, moment) for touch_id, moment in stamps]
+
+
+def _realistic_metrics(rng: random.Random, months: dict[str, tuple[int, int]]) -> list[Row]:
+    rows: list[Row] = []
+    for month in range(1, 13):
+        day = _month_end(YEAR, month)
+        growth = 1 + 0.06 * (month - 1)
+        for iid, base in _FLOW_BASE.items():
+            m0, m1 = months[iid]
+            if not m0 <= month <= m1:
+                continue
+            for name, value in base.items():
+                rows.append(_metric(day, None, iid, name, round(value * growth * rng.uniform(0.85, 1.15))))
+        t = (month - 1) / 11
+        # goal KPIs (stock metrics: the month's value)
+        rows.append(_metric(day, "G1", None, "NPS", round(22 + 11 * t + rng.uniform(-1.5, 1.5))))
+        rows.append(_metric(day, "G2", None, "Repeat purchase rate", round(0.28 + 0.05 * t + rng.uniform(-0.005, 0.005), 3)))  # fmt: skip
+        rows.append(_metric(day, "G4", None, "Sentiment score", round(0.12 + 0.16 * t + rng.uniform(-0.02, 0.02), 3)))  # fmt: skip
+        # programme-level value metrics (no goal, no initiative)
+        rows.append(_metric(day, None, None, "Followers", 48000 + 2600 * month + rng.randint(-400, 400)))
+        rows.append(_metric(day, None, None, "Influence score", round(54 + 1.1 * month + rng.uniform(-1, 1), 1)))
+        rows.append(_metric(day, None, None, "Share of voice", round(0.11 + 0.004 * month, 3)))
+        rows.append(_metric(day, None, None, "Retention rate", round(0.82 + 0.003 * month + rng.uniform(-0.004, 0.004), 3)))  # fmt: skip
+    return rows
