@@ -234,7 +234,7 @@ _FLOW_BASE = {
     "I02": {"Posts": 1900, "Mentions": 3400, "Positive mentions": 1500, "Negative mentions": 700,
             "Reach": 240000, "Engagements": 7300},
     "I03": {"Posts": 2600, "Engagements": 5200, "Positive mentions": 640, "Negative mentions": 190},
-    "I04": {"Posts": 120, "Comments": 1400, "Likes": 3900, "Shares": 310, "Engagements": 6100,
+    "I04": {"Posts": 120, "Comments": 1400, "Likes": 3900, "Shares": 310, "Engagements": 6100, "Reviews": 45,
             "Reach": 52000},
     "I05": {"Posts": 36, "Likes": 21000, "Comments": 1800, "Shares": 900, "Reach": 310000,
             "Impressions": 780000, "Engagements": 25000},
@@ -339,8 +339,8 @@ def realistic() -> Example:
                 gid = goal_of[iid] if rng.random() < 0.2 else None
                 costs.append(_cost(day, iid, gid, category, f"{description}, {day:%b}", round(amount, 2)))
         for category, description, base in _OVERHEAD_LINES:
-            costs.append(_cost(date(YEAR, month, 1), None, None, category, f"{description}, {month:02d}/{YEAR}",
-                               base))  # fmt: skip
+            description = f"{description}, {month:02d}/{YEAR}"
+            costs.append(_cost(date(YEAR, month, 1), None, None, category, description, base))
     # one-off set-up costs and a vendor credit, as real ledgers have
     costs.append(_cost(date(YEAR, 1, 12), "I01", None, "Technology", "Forum platform set-up", 6500))
     costs.append(_cost(date(YEAR, 2, 3), "I06", None, "Training", "Advocate onboarding workshop", 1800))
@@ -369,10 +369,8 @@ def realistic() -> Example:
         confidence = rng.choices(("High", "Medium", "Low", None), weights=(0.5, 0.3, 0.12, 0.08))[0]
         note = rng.choice(_RETURN_NOTES[rtype]) if rng.random() < 0.3 else None
         via_touchpoints = rng.random() < 0.34
-        returns.append(
-            _return(day, ref, rtype, None if via_touchpoints else iid, amount, margin, attribution,
-                    confidence, note)  # fmt: skip
-        )
+        credited = None if via_touchpoints else iid
+        returns.append(_return(day, ref, rtype, credited, amount, margin, attribution, confidence, note))
         if via_touchpoints:
             touchpoints += _touches(rng, ref, iid, day, start, end)
 
@@ -394,6 +392,7 @@ def _touches(rng: random.Random, ref: str, iid: str, day: date, start: date, end
     """1-5 touches for one return: at least one that counts (on or before the
     return date, inside the 90-day lookback), sometimes one too old or one
     after the return, to show that those are ignored. All inside the period."""
+
     def active_on(d: date) -> list[str]:
         return [row[0] for row in _INITIATIVES if row[4] <= d.month <= row[5]]
 
@@ -411,7 +410,7 @@ def _touches(rng: random.Random, ref: str, iid: str, day: date, start: date, end
     own_start = max(earliest, next(date(YEAR, row[4], 1) for row in _INITIATIVES if row[0] == iid))
     own_day = own_start + timedelta(days=rng.randint(0, (day - own_start).days))
     stamps[0] = (iid, datetime.combine(own_day, time(0, 0)))
-    roll = rng.random()
+    roll = rng.random() if n < 5 else 1.0  # never more than five touches
     if roll < 0.12 and (day - start).days > 120:
         too_old = day - timedelta(days=rng.randint(100, min(200, (day - start).days)))
         stamps.append((rng.choice(active_on(too_old)), datetime.combine(too_old, time(10, 0))))
@@ -434,12 +433,19 @@ def _realistic_metrics(rng: random.Random, months: dict[str, tuple[int, int]]) -
                 rows.append(_metric(day, None, iid, name, round(value * growth * rng.uniform(0.85, 1.15))))
         t = (month - 1) / 11
         # goal KPIs (stock metrics: the month's value)
-        rows.append(_metric(day, "G1", None, "NPS", round(22 + 11 * t + rng.uniform(-1.5, 1.5))))
-        rows.append(_metric(day, "G2", None, "Repeat purchase rate", round(0.28 + 0.05 * t + rng.uniform(-0.005, 0.005), 3)))  # fmt: skip
-        rows.append(_metric(day, "G4", None, "Sentiment score", round(0.12 + 0.16 * t + rng.uniform(-0.02, 0.02), 3)))  # fmt: skip
+        jitter = rng.uniform(-1, 1)
+        nps = round(22 + 11 * t + 1.5 * jitter)
+        repeat = round(0.28 + 0.05 * t + 0.005 * rng.uniform(-1, 1), 3)
+        sentiment = round(0.12 + 0.16 * t + 0.02 * rng.uniform(-1, 1), 3)
+        rows.append(_metric(day, "G1", None, "NPS", nps))
+        rows.append(_metric(day, "G2", None, "Repeat purchase rate", repeat))
+        rows.append(_metric(day, "G4", None, "Sentiment score", sentiment))
         # programme-level value metrics (no goal, no initiative)
-        rows.append(_metric(day, None, None, "Followers", 48000 + 2600 * month + rng.randint(-400, 400)))
-        rows.append(_metric(day, None, None, "Influence score", round(54 + 1.1 * month + rng.uniform(-1, 1), 1)))
+        followers = 48000 + 2600 * month + rng.randint(-400, 400)
+        influence = round(54 + 1.1 * month + rng.uniform(-1, 1), 1)
+        retention = round(0.82 + 0.003 * month + 0.004 * rng.uniform(-1, 1), 3)
+        rows.append(_metric(day, None, None, "Followers", followers))
+        rows.append(_metric(day, None, None, "Influence score", influence))
         rows.append(_metric(day, None, None, "Share of voice", round(0.11 + 0.004 * month, 3)))
-        rows.append(_metric(day, None, None, "Retention rate", round(0.82 + 0.003 * month + rng.uniform(-0.004, 0.004), 3)))  # fmt: skip
+        rows.append(_metric(day, None, None, "Retention rate", retention))
     return rows

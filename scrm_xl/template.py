@@ -59,7 +59,10 @@ COLUMN_HELP: dict[tuple[str, str], str] = {
     ("Goals", "Target date"): "When the target should be reached.",
     ("Goals", "Direction"): "Increase (default) when higher is better; Decrease when lower is better.",
     ("Goals", "Owner"): "Who answers for the goal.",
-    ("Initiatives", "Initiative ID"): "A short unique code, e.g. I1. Costs, Returns and Touchpoints refer to it.",
+    (
+        "Initiatives",
+        "Initiative ID",
+    ): "A short unique code, e.g. I1. Costs, Returns, Touchpoints refer to it.",
     ("Initiatives", "Initiative"): "What is done, in plain words.",
     ("Initiatives", "Goal ID"): "The goal this initiative serves; must exist on the Goals sheet.",
     ("Initiatives", "Start"): "First day of the initiative.",
@@ -142,6 +145,17 @@ class _Formats:
             PERCENT: book.add_format({**base, "num_format": PERCENT_FORMAT}),
             INTEGER: book.add_format({**base, "num_format": INTEGER_FORMAT}),
         }
+        # the Program sheet's values sit in a text-wide column: keep numbers beside their setting
+        self.setting_value = {
+            kind: book.add_format({**base, "num_format": f.num_format, "align": "left"})
+            for kind, f in self.by_kind.items()
+        }
+        self.setting_value[NUMBER] = book.add_format({**base, "align": "left"})
+        self.setting_text = self.text
+        # tables' styles are Excel's; LibreOffice ignores them, so headers carry their own look
+        self.header = book.add_format(
+            {"bold": True, "bg_color": "#D9E1F2", "bottom": 1, "valign": "top", "text_wrap": True}
+        )
         self.title = book.add_format({"bold": True, "font_size": 16, "font_color": "#1F3864"})
         self.heading = book.add_format(
             {"bold": True, "font_size": 12, "font_color": "#1F3864", "bottom": 1, "valign": "bottom"}
@@ -223,9 +237,9 @@ SHEET_HELP = {
 }
 
 VALUE_VS_ROI = (
-    "ROI counts only money linked to a business transaction - new revenue (after gross margin), "
-    "cost savings and spending avoided - as a percentage of the investment: "
-    "ROI = (Return - Investment) / Investment.",
+    "ROI counts only money linked to a business transaction \u2013 new revenue (after gross margin), "
+    "cost savings and spending avoided \u2013 as a percentage of the investment: "
+    "ROI = (Return \u2212 Investment) / Investment.",
     "Reach, engagement, influence and referrals are value: real, reported beside ROI on the KPI "
     "sheet and in the briefing, but never counted inside it.",
 )
@@ -240,6 +254,11 @@ FILLING_RULES = (
     "the column.",
     "Scenarios: Conservative counts High-confidence returns, Expected (the headline) High and "
     "Medium, Optimistic all of them.",
+)
+
+OUTPUT_NOTE = (
+    "The output sheets (ROI, KPI, Ledger, Checks) are replaced on every run; do not type into them. "
+    "The Checks sheet lists every problem found, with its cell."
 )
 
 HOW_TO_RUN = (
@@ -292,9 +311,7 @@ def _write_instructions(ws: Worksheet, fmt: _Formats) -> None:
         ws.write(row, 1, command, fmt.code)
         row += 1
         row = _para(ws, row, fmt.para, what, col=1)
-    row = _para(ws, row + 1, fmt.para,
-                "The output sheets (ROI, KPI, Ledger, Checks) are replaced on every run; do not type into "
-                "them. The Checks sheet lists every problem found, with its cell.", col=0, span=True)  # fmt: skip
+    row = _para(ws, row + 1, fmt.para, OUTPUT_NOTE)
     ws.print_area(0, 0, row, 1)
 
 
@@ -331,22 +348,20 @@ def _write_program(ws: Worksheet, fmt: _Formats, values: dict[str, object], fill
     headers = ("Setting", "Value", "Note")
     ws.set_column(0, 0, 24)
     ws.set_column(1, 1, 44)
-    ws.set_column(2, 2, 70)
+    ws.set_column(2, 2, 90)
     for i, setting in enumerate(PROGRAM_SETTINGS, start=1):
         ws.write_string(i, 0, setting.name, fmt.text)
         value: object = values.get(setting.name) if filled else _default(setting)
-        _write_value(ws, i, 1, value, setting.kind, fmt)
-        note = ("Required. " if setting.required else "Optional. ") + setting.note
-        if setting.default:
-            note += f" Default: {setting.default}."
+        _write_value(ws, i, 1, value, setting.kind, fmt, fmt.setting_value.get(setting.kind))
+        note = _setting_note(setting)
         if setting.choices:
-            note += " Choices: " + ", ".join(setting.choices) + "."
             _choice_validation(ws, i, 1, i, setting.choices, setting.name)
-        ws.write_string(i, 2, note.strip(), fmt.wrap)
+        ws.write_string(i, 2, note, fmt.wrap)
+        ws.set_row(i, 15 * max(1, -(-len(note) // 88)) + 1)
     ws.add_table(
         0, 0, len(PROGRAM_SETTINGS), 2,
         {"name": "Program", "style": TABLE_STYLE, "autofilter": False,
-         "columns": [{"header": h} for h in headers]},
+         "columns": [{"header": h, "header_format": fmt.header} for h in headers]},
     )  # fmt: skip
     notes = {
         "Setting": "Do not change these names. scrm_xl reads each setting by its name.",
@@ -355,7 +370,27 @@ def _write_program(ws: Worksheet, fmt: _Formats, values: dict[str, object], fill
     }
     for c, h in enumerate(headers):
         ws.write_comment(0, c, notes[h], {"x_scale": 2, "y_scale": 0.8})
+    _page_setup(ws)
+
+
+def _page_setup(ws: Worksheet) -> None:
     ws.freeze_panes(1, 0)
+    ws.set_landscape()
+    ws.set_paper(9)
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(0)
+    ws.set_footer("&L&8&A&R&8Page &P of &N")
+
+
+def _setting_note(setting) -> str:
+    parts = ["Required." if setting.required else "Optional."]
+    if setting.note:
+        parts.append(setting.note.rstrip(".") + ".")
+    if setting.default:
+        parts.append(f"Default: {setting.default}.")
+    if setting.choices:
+        parts.append("Choices: " + ", ".join(setting.choices) + ".")
+    return " ".join(parts)
 
 
 def _default(setting) -> object:
@@ -380,7 +415,7 @@ def _write_table_sheet(ws: Worksheet, fmt: _Formats, sheet: Sheet, rows: list[di
     ws.add_table(
         0, 0, last, len(sheet.columns) - 1,
         {"name": sheet.name, "style": TABLE_STYLE,
-         "columns": [{"header": column.name} for column in sheet.columns]},
+         "columns": [{"header": column.name, "header_format": fmt.header} for column in sheet.columns]},
     )  # fmt: skip
     for c, column in enumerate(sheet.columns):
         ws.write_comment(0, c, column_help(sheet, column), {"x_scale": 1.8, "y_scale": 1.2})
@@ -400,7 +435,7 @@ def _write_table_sheet(ws: Worksheet, fmt: _Formats, sheet: Sheet, rows: list[di
                 "error_message": "Not a standard metric name. scrm_xl will treat it as a count "
                                  "(added up over a period). Keep it?",
             })  # fmt: skip
-    ws.freeze_panes(1, 0)
+    _page_setup(ws)
 
 
 def _choice_validation(ws: Worksheet, r0: int, c: int, r1: int, choices: Iterable[str], name: str) -> None:
@@ -428,8 +463,9 @@ def _width(column: Column, values: Iterable[object]) -> float:
     return float(min(max(longest, column.width), 60))
 
 
-def _write_value(ws: Worksheet, r: int, c: int, value: object, kind: str, fmt: _Formats) -> None:
-    cell_format = fmt.cell(kind)
+def _write_value(ws: Worksheet, r: int, c: int, value: object, kind: str, fmt: _Formats,
+                 cell_format=None) -> None:  # fmt: skip
+    cell_format = cell_format or fmt.cell(kind)
     if value is None or value == "":
         ws.write_blank(r, c, None, cell_format)
     elif isinstance(value, datetime | date):
