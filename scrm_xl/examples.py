@@ -135,7 +135,7 @@ def worked() -> Example:
         _return(date(2026, 1, 20), "TX-1001", COST_SAVINGS, "I1", 3000, None, None, "High",
                 "60 tickets answered in the forum x 50 per ticket"),
         _return(date(2026, 2, 20), "TX-1002", NEW_REVENUE, "I3", 20000, "0.4", "0.5", "Medium",
-                "Contract signed after a member story; half credited to social"),
+                "Contract after a member story; half credited to social"),
         _return(date(2026, 2, 25), "TX-1003", NEW_REVENUE, "I2", 4000, None, None, "High",
                 "Upgrade sold in a care conversation; default margin"),
         _return(date(2026, 3, 10), "TX-1004", SPENDING_AVOIDED, "I2", 1500, None, None, "Low",
