@@ -382,10 +382,16 @@ def _page_setup(ws: Worksheet) -> None:
     ws.set_footer("&L&8&A&R&8Page &P of &N")
 
 
+# for settings the schema leaves without a note
+SETTING_HELP = {"Prepared by": "Who prepared the figures; shown on the briefing."}
+
+
 def _setting_note(setting) -> str:
     parts = ["Required." if setting.required else "Optional."]
-    if setting.note:
-        parts.append(setting.note.rstrip(".") + ".")
+    note = setting.note or SETTING_HELP.get(setting.name, "")
+    if note:
+        note = note.rstrip(".")
+        parts.append(note + "." if note[-1].isalnum() or note[-1] == ")" else note)
     if setting.default:
         parts.append(f"Default: {setting.default}.")
     if setting.choices:
