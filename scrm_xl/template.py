@@ -105,8 +105,14 @@ def column_help(sheet: Sheet, column: Column) -> str:
 def write_template(path: Path, *, example: bool = False) -> None:
     """Write the blank standardized workbook to ``path`` (``example=True``
     fills it with the realistic example programme). The file is replaced
-    atomically, so an existing workbook is never left half-written."""
-    write_workbook(Path(path), realistic() if example else None)
+    atomically, so an existing workbook is never left half-written.
+
+    Raises ValueError when ``path`` does not end in .xlsx: Excel refuses to
+    open a macro-free workbook named .xlsm or .xls."""
+    path = Path(path)
+    if path.suffix.lower() != ".xlsx":
+        raise ValueError(f"{path}: the template is an .xlsx workbook; name it {path.stem}.xlsx")
+    write_workbook(path, realistic() if example else None)
 
 
 def write_workbook(path: Path, example: Example | None) -> None:

@@ -325,3 +325,10 @@ def test_new_file_gets_ordinary_permissions(tmp_path):
     path = tmp_path / "new.xlsx"
     write_template(path)
     assert path.stat().st_mode & 0o044, "readable by the group/others like any file the user saves"
+
+
+@pytest.mark.parametrize("name", ["book.xlsm", "book.xls", "book"])
+def test_only_xlsx_names_are_written(tmp_path, name):
+    with pytest.raises(ValueError, match=r"name it book\.xlsx"):
+        write_template(tmp_path / name)
+    assert list(tmp_path.iterdir()) == []

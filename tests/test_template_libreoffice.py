@@ -71,3 +71,21 @@ def test_example_workbook_survives_a_libreoffice_round_trip(tmp_path):
         assert len(got) == len(want), sheet
         assert got[0] == want[0], f"{sheet} headers"
         assert got[-1] == want[-1], f"{sheet} last row"
+
+
+def test_instructions_print_on_one_page(tmp_path):
+    book = tmp_path / "scrm_template.xlsx"
+    write_template(book)
+    pdf = _convert(book, "pdf", tmp_path)
+    pages = [
+        subprocess.run(
+            ["pdftotext", "-layout", "-f", str(n), "-l", str(n), str(pdf), "-"],
+            capture_output=True, text=True, check=True,
+        ).stdout
+        for n in (1, 2)
+    ]  # fmt: skip
+    first = " ".join(pages[0].split())
+    assert first.startswith("Social CRM ROI workbook")
+    assert "How to run scrm_xl" in first and "scrm-xl new workbook.xlsx" in first
+    assert "Page 1 of" in first
+    assert pages[1].split()[:2] == ["Setting", "Value"], "the Program sheet starts on page 2"
