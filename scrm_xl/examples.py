@@ -341,16 +341,14 @@ def realistic() -> Example:
         for category, description, base in _OVERHEAD_LINES:
             description = f"{description}, {month:02d}/{YEAR}"
             costs.append(_cost(date(YEAR, month, 1), None, None, category, description, base))
-    # one-off set-up costs and a vendor credit, as real ledgers have
+    # one-off set-up costs, as real ledgers have
     costs.append(_cost(date(YEAR, 1, 12), "I01", None, "Technology", "Forum platform set-up", 6500))
     costs.append(_cost(date(YEAR, 2, 3), "I06", None, "Training", "Advocate onboarding workshop", 1800))
     costs.append(_cost(date(YEAR, 3, 2), "I03", None, "Technology", "WhatsApp integration project", 4200))
+    costs.sort(key=lambda c: (c["Date"], c["Initiative ID"] or "", c["Category"], c["Description"]))
 
-    returns: list[Row] = []
-    touchpoints: list[Row] = []
-    counters = dict.fromkeys(_REF_PREFIX.values(), 0)
-    n_returns = 2400
-    for _ in range(n_returns):
+    drafts = []
+    for _ in range(2400):
         kind_index = rng.choices(range(3), weights=_RETURN_WEIGHTS)[0]
         rtype, candidates, (low, high) = _RETURN_KINDS[kind_index]
         iid = rng.choice(candidates)
@@ -358,9 +356,6 @@ def realistic() -> Example:
         # returns grow over the year as the community matures
         month = rng.choices(range(m0, m1 + 1), weights=[1 + 0.15 * m for m in range(m0, m1 + 1)])[0]
         day = date(YEAR, month, rng.randint(1, _month_end(YEAR, month).day))
-        prefix = _REF_PREFIX[rtype]
-        counters[prefix] += 1
-        ref = f"{prefix}-{YEAR}-{counters[prefix]:05d}"
         amount = round(rng.uniform(low, high), 2)
         margin = None
         if rtype == NEW_REVENUE and rng.random() < 0.6:
@@ -369,10 +364,21 @@ def realistic() -> Example:
         confidence = rng.choices(("High", "Medium", "Low", None), weights=(0.5, 0.3, 0.12, 0.08))[0]
         note = rng.choice(_RETURN_NOTES[rtype]) if rng.random() < 0.3 else None
         via_touchpoints = rng.random() < 0.34
+        drafts.append((day, rtype, iid, amount, margin, attribution, confidence, note, via_touchpoints))
+
+    # in date order with references numbered in that order, as a system export would be
+    drafts.sort(key=lambda d: (d[0], d[1], d[2], d[3]))
+    returns: list[Row] = []
+    touchpoints: list[Row] = []
+    counters = dict.fromkeys(_REF_PREFIX.values(), 0)
+    for day, rtype, iid, amount, margin, attribution, confidence, note, via_touchpoints in drafts:
+        prefix = _REF_PREFIX[rtype]
+        counters[prefix] += 1
+        ref = f"{prefix}-{YEAR}-{counters[prefix]:05d}"
         credited = None if via_touchpoints else iid
         returns.append(_return(day, ref, rtype, credited, amount, margin, attribution, confidence, note))
         if via_touchpoints:
-            touchpoints += _touches(rng, ref, iid, day, start, end)
+            touchpoints += sorted(_touches(rng, ref, iid, day, start, end), key=lambda t: t["Timestamp"])
 
     metrics = _realistic_metrics(rng, months)
     return Example(
