@@ -93,6 +93,19 @@ COLUMN_HELP: dict[tuple[str, str], str] = {
 }
 
 
+# drop-downs of the IDs already typed, for the columns that refer to them
+ID_LISTS = {"GoalIDs": "Goals", "InitiativeIDs": "Initiatives"}
+ID_REFERENCES = {
+    ("Initiatives", "Goal ID"): "GoalIDs",
+    ("Costs", "Initiative ID"): "InitiativeIDs",
+    ("Costs", "Goal ID"): "GoalIDs",
+    ("Returns", "Initiative ID"): "InitiativeIDs",
+    ("Touchpoints", "Initiative ID"): "InitiativeIDs",
+    ("Metrics", "Goal ID"): "GoalIDs",
+    ("Metrics", "Initiative ID"): "InitiativeIDs",
+}
+
+
 def column_help(sheet: Sheet, column: Column) -> str:
     """The header note: what the column holds, whether it is required, the choices."""
     text = column.note or COLUMN_HELP.get((sheet.name, column.name), "")
@@ -188,6 +201,9 @@ def _build(filename: str, example: Example | None) -> None:
         }
     )
     fmt = _Formats(book)
+    for name, sheet in ID_LISTS.items():
+        # the IDs typed so far on their sheet; grows with it (header excluded)
+        book.define_name(name, f"=OFFSET({sheet}!$A$2,0,0,MAX(1,COUNTA({sheet}!$A:$A)-1),1)")
     instructions = book.add_worksheet("Instructions")
     _write_instructions(instructions, fmt)
     _write_program(book.add_worksheet(PROGRAM.name), fmt, example.program if example else {}, bool(example))
@@ -438,6 +454,15 @@ def _write_table_sheet(ws: Worksheet, fmt: _Formats, sheet: Sheet, rows: list[di
                 "validate": "decimal", "criteria": "between", "minimum": 0, "maximum": 1,
                 "error_type": "warning", "error_title": column.name,
                 "error_message": "A percentage between 0% and 100%, e.g. 40% or 0.4.",
+            })  # fmt: skip
+        elif (sheet.name, column.name) in ID_REFERENCES:
+            # a warning, not a stop: the checks report unknown IDs at their cell anyway,
+            # and a user may fill this sheet before the one the IDs come from
+            source = ID_REFERENCES[sheet.name, column.name]
+            ws.data_validation(1, c, LAST_ROW, c, {
+                "validate": "list", "source": f"={source}", "error_type": "warning",
+                "error_title": column.name,
+                "error_message": f"Not an ID from the {ID_LISTS[source]} sheet (yet). Keep it?",
             })  # fmt: skip
         elif column.name in ("Metric", "KPI"):
             # a suggestion list, not a rule: own metric names are allowed

@@ -169,6 +169,28 @@ def test_program_choice_settings_have_dropdowns_on_their_value_cell(blank_book):
         assert dvs[f"B{row_of[name]}"].formula1 == f'"{choices}"'
 
 
+ID_COLUMNS = {
+    ("Initiatives", "C"): "GoalIDs",
+    ("Costs", "B"): "InitiativeIDs",
+    ("Costs", "C"): "GoalIDs",
+    ("Returns", "D"): "InitiativeIDs",
+    ("Touchpoints", "B"): "InitiativeIDs",
+    ("Metrics", "B"): "GoalIDs",
+    ("Metrics", "C"): "InitiativeIDs",
+}
+
+
+def test_id_columns_offer_the_ids_typed_on_their_sheet(blank_book):
+    names = {name: blank_book.defined_names[name].attr_text for name in ("GoalIDs", "InitiativeIDs")}
+    assert names == {
+        "GoalIDs": "OFFSET(Goals!$A$2,0,0,MAX(1,COUNTA(Goals!$A:$A)-1),1)",
+        "InitiativeIDs": "OFFSET(Initiatives!$A$2,0,0,MAX(1,COUNTA(Initiatives!$A:$A)-1),1)",
+    }
+    for (sheet, col), name in ID_COLUMNS.items():
+        dv = _validations(blank_book[sheet])[f"{col}2:{col}1048576"]
+        assert (dv.type, dv.formula1, dv.errorStyle) == ("list", name, "warning"), (sheet, col)
+
+
 def test_metric_names_are_suggested_not_enforced(blank_book):
     for sheet, col in (("Metrics", "D"), ("Goals", "D")):
         dv = _validations(blank_book[sheet])[f"{col}2:{col}1048576"]
