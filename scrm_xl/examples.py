@@ -5,8 +5,8 @@ on today's date, hash order or the machine):
 
 - ``realistic()`` — a year of "social customer care plus loyalty community",
   big enough to look like a real programme (2,000+ returns).
-- ``worked()`` — a three-month programme small enough to check by hand; the
-  worked example in docs/worked-example.md derives every figure from it.
+- ``worked()`` — the small programme of docs/worked-example.md, which
+  derives every figure from these rows by hand.
 
 Values use the kinds of ``scrm_xl.schema``: ``date``/``datetime`` for dates,
 ``Decimal`` for money and percentages (fractions: ``Decimal("0.4")`` is 40%),
@@ -46,124 +46,116 @@ def _month_end(year: int, month: int) -> date:
 
 
 def worked() -> Example:
-    """A three-month programme whose every figure can be derived by hand.
+    """The programme of docs/worked-example.md, whose every figure is derived
+    there by hand; row numbers below are the workbook's. Keep it in step with
+    that document (and the engine's tests/test_worked_example.py).
 
-    Program: "Worked example", USD, 2026-01-01..2026-03-31, Month buckets, As of
-    2026-03-31, Default gross margin 50%, Discount rate 12%, Position based,
-    half-life 7 days, lookback 90 days.
+    Program: Worked example, EUR, Period 2026-01-01..2026-06-30, As of
+    2026-03-31, Month, Default gross margin 40%, Discount rate 12%, Linear,
+    Lookback window 30 days.
 
-    Goals
-    ==== ==================================== ============= ========= ======== ====== ==========
-    ID   Goal                                 Objective     KPI       Baseline Target Target date
-    ==== ==================================== ============= ========= ======== ====== ==========
-    G1   Answer customers where they ask      Customer care NPS       20       30     2026-06-30
-    G2   Grow a loyal professional following  Loyalty       Followers 1000     2000   2026-06-30
-    ==== ==================================== ============= ========= ======== ====== ==========
+    Goals: G1 Grow referrals through the customer community (Loyalty, KPI
+    Referrals, 0 -> 200 by 2026-06-30); G2 Resolve support questions in the
+    open (Customer care, KPI NPS, 20 -> 30 by 2026-06-30).
+    Initiatives: I1 Customer community forum (G1, Community forum), I2 LinkedIn
+    thought leadership (G1, LinkedIn), I3 Customer care on X (G2, X).
 
-    Initiatives: I1 Community forum answers (G1, Community forum), I2 X care desk
-    (G1, X), I3 LinkedIn member stories (G2, LinkedIn); all 2026-01-01..2026-03-31.
+    ==== ========== ==== ========== ================================= ========
+    Row  Date       Init Category   Description                       Amount
+    ==== ========== ==== ========== ================================= ========
+    2    2026-01-10 I1   People     Community manager, January        3,000.00
+    3    2026-01-15 I2   Paid media LinkedIn campaign                 1,500.00
+    4    2026-02-10 I1   People     Community manager, February       3,000.00
+    5    2026-02-20 I3   Technology Social care tool licence          1,200.00
+    6    2026-03-05 -    Training   Social CRM training for all teams   800.00
+    7    2026-03-10 I3   People     Support agents' time on X         2,000.00
+    ==== ========== ==== ========== ================================= ========
 
-    Costs (total 10,000; G1 6,000; G2 3,000; Unallocated 1,000)
-    ========== ==== ==== ========== ======================== ======
-    Date       Init Goal Category   Description              Amount
-    ========== ==== ==== ========== ======================== ======
-    2026-01-10           Other      Programme lead overhead   1,000
-    2026-01-15 I1        People     Community manager, Jan    3,000
-    2026-01-31 I2        Technology Care desk tool licence    1,000
-    2026-02-10 I3        Content    Member story videos       2,000
-    2026-02-15 I1        People     Community manager, Feb    2,000
-    2026-03-05 I3   G2   Paid media Promoted member stories   1,000
-    ========== ==== ==== ========== ======================== ======
+    ==== ========== ========= ================ ==== ======== ====== ===== ======
+    Row  Date       Ref       Type             Init Amount   Margin Attr. Conf.
+    ==== ========== ========= ================ ==== ======== ====== ===== ======
+    2    2026-01-25 SO-1001   New revenue      I1   5,000.00 35%          High
+    3    2026-02-14 SO-1002   New revenue      -    2,345.67 (40%)        High
+    4    2026-02-28 SO-1003   New revenue      I2   4,000.00 (40%) 50%    Medium
+    5    2026-03-15 CASE-2001 Cost savings     I3   3,150.00              High
+    6    2026-03-20 INV-3001  Spending avoided I3   1,000.00              Medium
+    7    2026-03-25 SO-1004   New revenue      I1   2,000.00 (40%)        Low
+    ==== ========== ========= ================ ==== ======== ====== ===== ======
 
-    Returns (counted = Amount x Attribution x margin for New revenue)
-    ========== ======= ================ ==== ====== ====== ===== ====== =======
-    Date       Ref     Type             Init Amount Margin Attr. Conf.  Counted
-    ========== ======= ================ ==== ====== ====== ===== ====== =======
-    2026-01-20 TX-1001 Cost savings     I1    3,000              High    3,000
-    2026-02-20 TX-1002 New revenue      I3   20,000 40%    50%   Medium  4,000
-    2026-02-25 TX-1003 New revenue      I2    4,000 (50%)        High    2,000
-    2026-03-10 TX-1004 Spending avoided I2    1,500              Low     1,500
-    2026-03-20 TX-1005 New revenue      -     6,000 50%          High    3,000
-    2026-03-25 TX-1006 Cost savings     -       800              Medium    800
-    ========== ======= ================ ==== ====== ====== ===== ====== =======
+    Touchpoints, all for SO-1002: I2 2026-01-05 09:00 (40 days: outside the
+    window), I1 2026-01-20 10:00, I2 2026-02-02 14:30, I3 2026-02-14 16:45 (same
+    day), I3 2026-02-15 08:00 (after the return: ignored).
 
-    Touchpoints (timestamps at midnight, so every gap is a whole number of days)
-    TX-1005: I3 2026-03-06 (14 days before), I1 2026-03-13 (7), I2 2026-03-20 (0).
-    Position based 40/20/40; Linear 1/3 each; Time decay weights 1/4, 1/2, 1 -> 1/7, 2/7, 4/7.
-    TX-1006: I1 2026-03-24 (counts, 100%), I2 2026-03-28 (after the return date: ignored).
-
-    Metrics: Reach and Engagements of I3 (10,000/500, 15,000/900, 20,000/1,200),
-    Followers of G2 (1,200, 1,500, 1,800) and NPS of G1 (22, 25, 28), at each month end.
+    Metrics: Referrals of I1 40 / 50 / 30 at the month ends; Reach 10,000 and
+    Engagements 450 of I2 on 31 Jan; NPS of G2 24 (31 Jan), 28 (28 Feb), 31
+    (15 Mar), 32 (31 Mar); Positive mentions 60 and Negative mentions 15 of G2/I3
+    on 31 Mar; Followers 5,200 (programme level) on 31 Mar.
     """
     program: dict[str, object] = {
         "Program name": "Worked example",
-        "Currency": "USD",
+        "Currency": "EUR",
         "Period start": date(2026, 1, 1),
-        "Period end": date(2026, 3, 31),
+        "Period end": date(2026, 6, 30),
         "Reporting period": "Month",
         "As of": date(2026, 3, 31),
-        "Default gross margin": Decimal("0.5"),
+        "Default gross margin": Decimal("0.4"),
         "Discount rate": Decimal("0.12"),
-        "Attribution model": "Position based",
+        "Attribution model": "Linear",
         "Time-decay half-life": 7,
-        "Lookback window": 90,
+        "Lookback window": 30,
         "Locale": "en_US",
-        "Prepared by": "Finance business partner, Social CRM",
-        "Distribution": "cfo@example.com; social-crm@example.com",
+        "Prepared by": None,
+        "Distribution": None,
     }
     goals = [
-        _goal("G1", "Answer customers where they ask", "Customer care", "NPS", 20, 30, date(2026, 6, 30),
-              "Increase", "Head of Care"),
-        _goal("G2", "Grow a loyal professional following", "Loyalty", "Followers", 1000, 2000,
-              date(2026, 6, 30), "Increase", "Head of Community"),
+        _goal("G1", "Grow referrals through the customer community", "Loyalty", "Referrals", 0, 200,
+              date(2026, 6, 30), None, None),
+        _goal("G2", "Resolve support questions in the open", "Customer care", "NPS", 20, 30,
+              date(2026, 6, 30), None, None),
     ]  # fmt: skip
-    q1 = (date(2026, 1, 1), date(2026, 3, 31))
     initiatives = [
-        _initiative("I1", "Community forum answers", "G1", "Community forum", *q1, "Care lead"),
-        _initiative("I2", "X care desk", "G1", "X", *q1, "Care lead"),
-        _initiative("I3", "LinkedIn member stories", "G2", "LinkedIn", *q1, "Community lead"),
+        _initiative("I1", "Customer community forum", "G1", "Community forum", None, None, None),
+        _initiative("I2", "LinkedIn thought leadership", "G1", "LinkedIn", None, None, None),
+        _initiative("I3", "Customer care on X", "G2", "X", None, None, None),
     ]
     costs = [
-        _cost(date(2026, 1, 10), None, None, "Other", "Programme lead overhead", 1000),
-        _cost(date(2026, 1, 15), "I1", None, "People", "Community manager, Jan", 3000),
-        _cost(date(2026, 1, 31), "I2", None, "Technology", "Care desk tool licence", 1000),
-        _cost(date(2026, 2, 10), "I3", None, "Content", "Member story videos", 2000),
-        _cost(date(2026, 2, 15), "I1", None, "People", "Community manager, Feb", 2000),
-        _cost(date(2026, 3, 5), "I3", "G2", "Paid media", "Promoted member stories", 1000),
+        _cost(date(2026, 1, 10), "I1", None, "People", "Community manager, January", "3000.00"),
+        _cost(date(2026, 1, 15), "I2", None, "Paid media", "LinkedIn campaign", "1500.00"),
+        _cost(date(2026, 2, 10), "I1", None, "People", "Community manager, February", "3000.00"),
+        _cost(date(2026, 2, 20), "I3", None, "Technology", "Social care tool licence", "1200.00"),
+        _cost(date(2026, 3, 5), None, None, "Training", "Social CRM training for all teams", "800.00"),
+        _cost(date(2026, 3, 10), "I3", None, "People", "Support agents' time on X", "2000.00"),
     ]
     returns = [
-        _return(date(2026, 1, 20), "TX-1001", COST_SAVINGS, "I1", 3000, None, None, "High",
-                "60 tickets answered in the forum x 50 per ticket"),
-        _return(date(2026, 2, 20), "TX-1002", NEW_REVENUE, "I3", 20000, "0.4", "0.5", "Medium",
-                "Contract after a member story; half credited to social"),
-        _return(date(2026, 2, 25), "TX-1003", NEW_REVENUE, "I2", 4000, None, None, "High",
-                "Upgrade sold in a care conversation; default margin"),
-        _return(date(2026, 3, 10), "TX-1004", SPENDING_AVOIDED, "I2", 1500, None, None, "Low",
-                "Goodwill refund not needed"),
-        _return(date(2026, 3, 20), "TX-1005", NEW_REVENUE, None, 6000, "0.5", None, "High",
-                "Credited through three touchpoints"),
-        _return(date(2026, 3, 25), "TX-1006", COST_SAVINGS, None, 800, None, None, "Medium",
-                "Escalation avoided; credited through touchpoints"),
+        _return(date(2026, 1, 25), "SO-1001", NEW_REVENUE, "I1", "5000.00", "0.35", None, "High", None),
+        _return(date(2026, 2, 14), "SO-1002", NEW_REVENUE, None, "2345.67", None, None, "High",
+                "Credited through touchpoints"),
+        _return(date(2026, 2, 28), "SO-1003", NEW_REVENUE, "I2", "4000.00", None, "0.5", "Medium", None),
+        _return(date(2026, 3, 15), "CASE-2001", COST_SAVINGS, "I3", "3150.00", None, None, "High", None),
+        _return(date(2026, 3, 20), "INV-3001", SPENDING_AVOIDED, "I3", "1000.00", None, None, "Medium", None),
+        _return(date(2026, 3, 25), "SO-1004", NEW_REVENUE, "I1", "2000.00", None, None, "Low", None),
     ]  # fmt: skip
-    midnight = time(0, 0)
     touchpoints = [
-        _touch("TX-1005", "I3", datetime.combine(date(2026, 3, 6), midnight)),
-        _touch("TX-1005", "I1", datetime.combine(date(2026, 3, 13), midnight)),
-        _touch("TX-1005", "I2", datetime.combine(date(2026, 3, 20), midnight)),
-        _touch("TX-1006", "I1", datetime.combine(date(2026, 3, 24), midnight)),
-        _touch("TX-1006", "I2", datetime.combine(date(2026, 3, 28), midnight)),
+        _touch("SO-1002", "I2", datetime(2026, 1, 5, 9, 0)),
+        _touch("SO-1002", "I1", datetime(2026, 1, 20, 10, 0)),
+        _touch("SO-1002", "I2", datetime(2026, 2, 2, 14, 30)),
+        _touch("SO-1002", "I3", datetime(2026, 2, 14, 16, 45)),
+        _touch("SO-1002", "I3", datetime(2026, 2, 15, 8, 0)),
     ]
-    metrics: list[Row] = []
-    for month, (reach, engagements, followers, nps) in enumerate(
-        ((10000, 500, 1200, 22), (15000, 900, 1500, 25), (20000, 1200, 1800, 28)), start=1
-    ):
-        day = _month_end(2026, month)
-        metrics += [
-            _metric(day, None, "I3", "Reach", reach),
-            _metric(day, None, "I3", "Engagements", engagements),
-            _metric(day, "G2", None, "Followers", followers),
-            _metric(day, "G1", None, "NPS", nps),
-        ]
+    metrics = [
+        _metric(date(2026, 1, 31), None, "I1", "Referrals", 40),
+        _metric(date(2026, 2, 28), None, "I1", "Referrals", 50),
+        _metric(date(2026, 3, 31), None, "I1", "Referrals", 30),
+        _metric(date(2026, 1, 31), None, "I2", "Reach", 10000),
+        _metric(date(2026, 1, 31), None, "I2", "Engagements", 450),
+        _metric(date(2026, 1, 31), "G2", None, "NPS", 24),
+        _metric(date(2026, 2, 28), "G2", None, "NPS", 28),
+        _metric(date(2026, 3, 15), "G2", None, "NPS", 31),
+        _metric(date(2026, 3, 31), "G2", None, "NPS", 32),
+        _metric(date(2026, 3, 31), "G2", "I3", "Positive mentions", 60),
+        _metric(date(2026, 3, 31), "G2", "I3", "Negative mentions", 15),
+        _metric(date(2026, 3, 31), None, None, "Followers", 5200),
+    ]
     return Example(
         program,
         {
