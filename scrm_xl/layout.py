@@ -169,7 +169,9 @@ class _Sheet:
             merges=tuple(self.merges),
             widths=tuple(sorted(self.widths.items())),
             freeze=self.freeze,
-            heights=tuple(sorted({c.row: 30.0 for c in self.cells.values() if c.style.startswith("header")}.items())),
+            heights=tuple(
+                sorted({c.row: 30.0 for c in self.cells.values() if c.style.startswith("header")}.items())
+            ),
             charts=tuple(self.charts),
         )
 
@@ -238,14 +240,37 @@ class _Line:
 
     def cells(self) -> tuple[Value, ...]:
         return (
-            self.kind, self.source, self.date, self.period, self.goal, self.initiative, self.channel,
-            self.type, self.confidence, self.tx, self.amount, self.attribution, self.margin, self.share,
-            self.counted, self.via, self.touchpoint,
-        )  # fmt: skip
+            self.kind,
+            self.source,
+            self.date,
+            self.period,
+            self.goal,
+            self.initiative,
+            self.channel,
+            self.type,
+            self.confidence,
+            self.tx,
+            self.amount,
+            self.attribution,
+            self.margin,
+            self.share,
+            self.counted,
+            self.via,
+            self.touchpoint,
+        )
 
 
 # column keys used in formulas -> 1-based Ledger column
-_COL = {"kind": 1, "date": 3, "goal": 5, "initiative": 6, "channel": 7, "type": 8, "confidence": 9, "counted": 15}
+_COL = {
+    "kind": 1,
+    "date": 3,
+    "goal": 5,
+    "initiative": 6,
+    "channel": 7,
+    "type": 8,
+    "confidence": 9,
+    "counted": 15,
+}
 
 
 def _period_of(results: Results, day: date) -> str:
@@ -258,18 +283,49 @@ def _period_of(results: Results, day: date) -> str:
 def _ledger_lines(results: Results) -> list[_Line]:
     channel_of = {i.id: (i.channel or NONE_LABEL) for i in results.initiatives}
     lines = [
-        _Line(RETURN, str(x.source), x.date, _period_of(results, x.date), x.goal_id, x.initiative_id,
-              channel_of.get(x.initiative_id, NONE_LABEL), x.return_type, x.confidence, x.transaction_ref,
-              x.amount, x.attribution, x.margin, x.credit_share, x.counted, x.via,
-              str(x.touchpoint) if x.touchpoint else None)
+        _Line(
+            RETURN,
+            str(x.source),
+            x.date,
+            _period_of(results, x.date),
+            x.goal_id,
+            x.initiative_id,
+            channel_of.get(x.initiative_id, NONE_LABEL),
+            x.return_type,
+            x.confidence,
+            x.transaction_ref,
+            x.amount,
+            x.attribution,
+            x.margin,
+            x.credit_share,
+            x.counted,
+            x.via,
+            str(x.touchpoint) if x.touchpoint else None,
+        )
         for x in results.ledger
-    ]  # fmt: skip
+    ]
     lines += [
-        _Line(COST, str(c.source), c.date, c.period, c.goal_id, c.initiative_id,
-              channel_of.get(c.initiative_id) if c.initiative_id else None, c.category or NONE_LABEL,
-              None, None, c.amount, None, None, None, c.amount, None, None)
+        _Line(
+            COST,
+            str(c.source),
+            c.date,
+            c.period,
+            c.goal_id,
+            c.initiative_id,
+            channel_of.get(c.initiative_id) if c.initiative_id else None,
+            c.category or NONE_LABEL,
+            None,
+            None,
+            c.amount,
+            None,
+            None,
+            None,
+            c.amount,
+            None,
+            None,
+        )
         for c in results.cost_lines
-    ]  # fmt: skip
+    ]
     return lines
 
 
@@ -282,8 +338,10 @@ class _Sums:
     def __init__(self, lines: list[_Line]) -> None:
         self.lines = lines
         last = LEDGER_FIRST_ROW + max(len(lines), 1) - 1
-        self._range = {k: f"Ledger!${column_letter(c)}${LEDGER_FIRST_ROW}:${column_letter(c)}${last}"
-                       for k, c in _COL.items()}  # fmt: skip
+        self._range = {
+            k: f"Ledger!${column_letter(c)}${LEDGER_FIRST_ROW}:${column_letter(c)}${last}"
+            for k, c in _COL.items()
+        }
 
     def sumifs(self, conds: Iterable[tuple[str, str, Pred]]) -> tuple[str, Decimal]:
         conds = list(conds)
@@ -313,10 +371,18 @@ def _of_type(name: str) -> tuple[str, str, Pred]:
 # --- ROI ---------------------------------------------------------------------
 
 FIGURE_HEADERS = (
-    "Investment", "New revenue", "Cost savings", "Spending avoided", "Return (expected)",
-    "Return (conservative)", "Return (optimistic)", "Net return (expected)",
-    "ROI conservative", "ROI expected", "ROI optimistic",
-)  # fmt: skip
+    "Investment",
+    "New revenue",
+    "Cost savings",
+    "Spending avoided",
+    "Return (expected)",
+    "Return (conservative)",
+    "Return (optimistic)",
+    "Net return (expected)",
+    "ROI conservative",
+    "ROI expected",
+    "ROI optimistic",
+)
 BLOCK = 5  # figures start in column E in every ROI table
 ROI_LAST_COL = 17
 
@@ -349,12 +415,26 @@ class _Roi:
         """The eleven figure columns of one slice (goal, initiative, channel or the programme)."""
         c = BLOCK
         inv = self.money(row, c, f.investment, [IS_COST, *scope], total)
-        self.money(row, c + 1, f.returns.new_revenue, [IS_RETURN, *scope, _of_type("New revenue"), NOT_LOW], total)
-        self.money(row, c + 2, f.returns.cost_savings, [IS_RETURN, *scope, _of_type("Cost savings"), NOT_LOW], total)
-        self.money(row, c + 3, f.returns.spending_avoided,
-                   [IS_RETURN, *scope, _of_type("Spending avoided"), NOT_LOW], total)  # fmt: skip
-        self.money_formula(row, c + 4, f.returns_by_scenario.expected,
-                           f"SUM({column_letter(c + 1)}{row}:{column_letter(c + 3)}{row})", total)  # fmt: skip
+        self.money(
+            row, c + 1, f.returns.new_revenue, [IS_RETURN, *scope, _of_type("New revenue"), NOT_LOW], total
+        )
+        self.money(
+            row, c + 2, f.returns.cost_savings, [IS_RETURN, *scope, _of_type("Cost savings"), NOT_LOW], total
+        )
+        self.money(
+            row,
+            c + 3,
+            f.returns.spending_avoided,
+            [IS_RETURN, *scope, _of_type("Spending avoided"), NOT_LOW],
+            total,
+        )
+        self.money_formula(
+            row,
+            c + 4,
+            f.returns_by_scenario.expected,
+            f"SUM({column_letter(c + 1)}{row}:{column_letter(c + 3)}{row})",
+            total,
+        )
         cons = self.money(row, c + 5, f.returns_by_scenario.conservative, [IS_RETURN, *scope, HIGH], total)
         opt = self.money(row, c + 6, f.returns_by_scenario.optimistic, [IS_RETURN, *scope], total)
         exp = f"{column_letter(c + 4)}{row}"
@@ -362,9 +442,13 @@ class _Roi:
         for k, (ret, roi) in enumerate(
             ((cons, f.roi.conservative), (exp, f.roi.expected), (opt, f.roi.optimistic))
         ):
-            self.s.put(row, c + 8 + k, _fraction(roi) if roi is not None else "",
-                       "total_percent" if total else "percent",
-                       f'IF({inv}=0,"",({ret}-{inv})/{inv})')  # fmt: skip
+            self.s.put(
+                row,
+                c + 8 + k,
+                _fraction(roi) if roi is not None else "",
+                "total_percent" if total else "percent",
+                f'IF({inv}=0,"",({ret}-{inv})/{inv})',
+            )
 
     def money_formula(self, row: int, col: int, value: Decimal | None, formula: str, total: bool) -> str:
         return self.s.put(row, col, value, "total_money" if total else "money", formula)
@@ -377,12 +461,21 @@ class _Roi:
         r, s = self.r, self.s
         p = r.program
         s.title(1, f"Return on investment: {p.name}", "title", 12)
-        s.title(2, f"{p.currency} · {p.period_start:%Y-%m-%d} to {p.period_end:%Y-%m-%d} · as of "
-                   f"{p.as_of:%Y-%m-%d} · attribution: {p.attribution_model}", "subtitle", 12)  # fmt: skip
-        s.title(3, "ROI = (return - investment) / investment. Only transaction-linked returns count; "
-                   "every figure is a formula over the Ledger sheet. Expected = High + Medium confidence, "
-                   "conservative = High, optimistic = all. Reach and engagement are on KPI, never in ROI.",
-                "note", 17)  # fmt: skip
+        s.title(
+            2,
+            f"{p.currency} · {p.period_start:%Y-%m-%d} to {p.period_end:%Y-%m-%d} · as of "
+            f"{p.as_of:%Y-%m-%d} · attribution: {p.attribution_model}",
+            "subtitle",
+            12,
+        )
+        s.title(
+            3,
+            "ROI = (return - investment) / investment. Only transaction-linked returns count; "
+            "every figure is a formula over the Ledger sheet. Expected = High + Medium confidence, "
+            "conservative = High, optimistic = all. Reach and engagement are on KPI, never in ROI.",
+            "note",
+            17,
+        )
         row = 5
         s.freeze = (5, 3)
         row = self.goals(row) + 2
@@ -401,9 +494,18 @@ class _Roi:
         r, s = self.r, self.s
         s.put(row, 1, "By goal", "section")
         row += 1
-        self.headers(row, [(1, "Goal ID"), (2, "Goal"), (3, "Objective"), (4, "Owner"),
-                           *((BLOCK + k, h) for k, h in enumerate(FIGURE_HEADERS)),
-                           (16, "Payback (months)"), (17, "NPV")])  # fmt: skip
+        self.headers(
+            row,
+            [
+                (1, "Goal ID"),
+                (2, "Goal"),
+                (3, "Objective"),
+                (4, "Owner"),
+                *((BLOCK + k, h) for k, h in enumerate(FIGURE_HEADERS)),
+                (16, "Payback (months)"),
+                (17, "NPV"),
+            ],
+        )
         first = row + 1
         for g in r.goals:
             row += 1
@@ -412,8 +514,12 @@ class _Roi:
             s.put(row, 3, g.objective)
             s.put(row, 4, g.owner)
             self.figures(row, [_eq("goal", g.id, f"$A{row}")], g.figures)
-            s.put(row, 16, g.payback_months if g.payback_months is not None else "not reached",
-                  "integer" if g.payback_months is not None else "text")  # fmt: skip
+            s.put(
+                row,
+                16,
+                g.payback_months if g.payback_months is not None else "not reached",
+                "integer" if g.payback_months is not None else "text",
+            )
             s.put(row, 17, g.npv, "money")
         self.goal_rows = (first, row)
         row += 1
@@ -441,9 +547,20 @@ class _Roi:
         r, s = self.r, self.s
         s.put(row, 1, f"By period ({r.program.reporting_period.lower()})", "section")
         row += 1
-        self.headers(row, [(1, "Period"), (2, "Start"), (3, "End"), (BLOCK, "Investment"),
-                           (6, "Return (expected)"), (7, "Net return"), (8, "Cumulative investment"),
-                           (9, "Cumulative return"), (10, "Cumulative net")])  # fmt: skip
+        self.headers(
+            row,
+            [
+                (1, "Period"),
+                (2, "Start"),
+                (3, "End"),
+                (BLOCK, "Investment"),
+                (6, "Return (expected)"),
+                (7, "Net return"),
+                (8, "Cumulative investment"),
+                (9, "Cumulative return"),
+                (10, "Cumulative net"),
+            ],
+        )
         first = row + 1
         for p in r.periods:
             row += 1
@@ -466,9 +583,11 @@ class _Roi:
         s.put(row, 1, "Total", "total_label")
         for col in (2, 3):
             s.put(row, col, None, "total_label")
-        for col, value in ((BLOCK, sum((p.investment for p in r.periods), Decimal(0))),
-                           (6, sum((p.returns.total for p in r.periods), Decimal(0))),
-                           (7, sum((p.net_return for p in r.periods), Decimal(0)))):  # fmt: skip
+        for col, value in (
+            (BLOCK, sum((p.investment for p in r.periods), Decimal(0))),
+            (6, sum((p.returns.total for p in r.periods), Decimal(0))),
+            (7, sum((p.net_return for p in r.periods), Decimal(0))),
+        ):
             letter = column_letter(col)
             formula = f"SUM({letter}{first}:{letter}{last})" if r.periods else "0"
             s.put(row, col, value, "total_money", formula)
@@ -478,8 +597,16 @@ class _Roi:
         r, s = self.r, self.s
         s.put(row, 1, "By initiative", "section")
         row += 1
-        self.headers(row, [(1, "Initiative ID"), (2, "Initiative"), (3, "Goal ID"), (4, "Channel"),
-                           *((BLOCK + k, h) for k, h in enumerate(FIGURE_HEADERS))])  # fmt: skip
+        self.headers(
+            row,
+            [
+                (1, "Initiative ID"),
+                (2, "Initiative"),
+                (3, "Goal ID"),
+                (4, "Channel"),
+                *((BLOCK + k, h) for k, h in enumerate(FIGURE_HEADERS)),
+            ],
+        )
         for i in r.initiatives:
             row += 1
             s.put(row, 1, i.id)
@@ -512,14 +639,21 @@ class _Roi:
             s.put(row, 1, c.category)
             inv = self.money(row, BLOCK, c.investment, [IS_COST, _eq("type", c.category, f"$A{row}")])
             total = f"${column_letter(BLOCK)}${total_row}"
-            s.put(row, 6, c.share if c.share is not None else "", "percent", f'IF({total}=0,"",{inv}/{total})')
+            s.put(
+                row, 6, c.share if c.share is not None else "", "percent", f'IF({total}=0,"",{inv}/{total})'
+            )
         row = total_row
         s.put(row, 1, "Total", "total_label")
         letter = column_letter(BLOCK)
         formula = f"SUM({letter}{first}:{letter}{row - 1})" if r.categories else "0"
         s.put(row, BLOCK, sum((c.investment for c in r.categories), Decimal(0)), "total_money", formula)
-        s.put(row, 6, Decimal(1) if r.categories and r.totals.investment else "", "total_percent",
-              f'IF({letter}{row}=0,"",1)')  # fmt: skip
+        s.put(
+            row,
+            6,
+            Decimal(1) if r.categories and r.totals.investment else "",
+            "total_percent",
+            f'IF({letter}{row}=0,"",1)',
+        )
         return row
 
     def charts(self, period_rows: tuple[int, int]) -> None:
@@ -549,7 +683,9 @@ class _Roi:
                     title="ROI by goal: conservative, expected, optimistic",
                     categories=f"ROI!$A${g1}:$A${g2}",
                     series=tuple(
-                        Series(name, f"ROI!${column_letter(roi_col + k)}${g1}:${column_letter(roi_col + k)}${g2}")
+                        Series(
+                            name, f"ROI!${column_letter(roi_col + k)}${g1}:${column_letter(roi_col + k)}${g2}"
+                        )
                         for k, name in enumerate(("Conservative", "Expected", "Optimistic"))
                     ),
                     row=22,
@@ -575,13 +711,28 @@ def _kpi(results: Results, issues: list[Issue]) -> SheetLayout:
     s = _Sheet("KPI", issues)
     p = results.program
     s.title(1, f"Goals and value metrics: {p.name}", "title", 10)
-    s.title(2, "Value (reach, engagement, influence, referrals) is real but intangible: it is reported "
-               "here, beside ROI, never inside it.", "note", 10)  # fmt: skip
+    s.title(
+        2,
+        "Value (reach, engagement, influence, referrals) is real but intangible: it is reported "
+        "here, beside ROI, never inside it.",
+        "note",
+        10,
+    )
     row = 4
     s.put(row, 1, "Goal attainment", "section")
     row += 1
-    headers = ("Goal ID", "Goal", "KPI", "Direction", "Baseline", "Target", "Target date", "Actual",
-               "Attainment", "Status")  # fmt: skip
+    headers = (
+        "Goal ID",
+        "Goal",
+        "KPI",
+        "Direction",
+        "Baseline",
+        "Target",
+        "Target date",
+        "Actual",
+        "Attainment",
+        "Status",
+    )
     for col, h in enumerate(headers, 1):
         s.put(row, col, h, "header")
     s.freeze = (row + 1, 3)
@@ -595,8 +746,13 @@ def _kpi(results: Results, issues: list[Issue]) -> SheetLayout:
         for col, v in ((5, k.baseline), (6, k.target), (8, k.actual)):
             s.put(row, col, v, "general")
         s.put(row, 7, k.target_date, "date")
-        s.put(row, 9, k.attainment if k.attainment is not None else "", "percent",
-              f'IF(OR(E{row}="",F{row}="",H{row}="",F{row}=E{row}),"",(H{row}-E{row})/(F{row}-E{row}))')  # fmt: skip
+        s.put(
+            row,
+            9,
+            k.attainment if k.attainment is not None else "",
+            "percent",
+            f'IF(OR(E{row}="",F{row}="",H{row}="",F{row}=E{row}),"",(H{row}-E{row})/(F{row}-E{row}))',
+        )
         s.put(row, 10, k.status, "error" if k.status in ("Missed", "At risk") else "text")
     row += 2
     s.put(row, 1, "Value metrics by period", "section")
@@ -643,8 +799,13 @@ def _kpi(results: Results, issues: list[Issue]) -> SheetLayout:
 def _ledger(results: Results, lines: list[_Line], issues: list[Issue]) -> SheetLayout:
     s = _Sheet("Ledger", issues)
     s.title(1, "Ledger: every counted return and every cost line", "title", 10)
-    s.title(2, "Each line points to its source row. The ROI sheet's figures are SUMIFS over this table; "
-               "Counted = Amount x Attribution x Gross margin x Credit share.", "note", 17)  # fmt: skip
+    s.title(
+        2,
+        "Each line points to its source row. The ROI sheet's figures are SUMIFS over this table; "
+        "Counted = Amount x Attribution x Gross margin x Credit share.",
+        "note",
+        17,
+    )
     header_row = LEDGER_FIRST_ROW - 1
     for col, (name, _, width) in enumerate(LEDGER_HEADERS, 1):
         s.put(header_row, col, name, "header")
@@ -662,8 +823,9 @@ def _checks(results: Results, issues: list[Issue]) -> SheetLayout:
     s = _Sheet("Checks", issues)
     s.title(1, "Checks: problems found in this workbook", "title", 3)
     counts = {sev: sum(1 for i in results.issues if i.severity == sev) for sev in Severity}
-    summary = ", ".join(f"{n} {sev.value}{'s' if n != 1 and sev != Severity.INFO else ''}"
-                        for sev, n in counts.items())  # fmt: skip
+    summary = ", ".join(
+        f"{n} {sev.value}{'s' if n != 1 and sev != Severity.INFO else ''}" for sev, n in counts.items()
+    )
     s.title(2, summary + ". Errors block the figures they touch; warnings do not.", "subtitle", 3)
     for col, h in enumerate(("Severity", "Location", "Message"), 1):
         s.put(4, col, h, "header")

@@ -12,6 +12,7 @@ the bytes of running once.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
 import os
@@ -90,8 +91,12 @@ def _q(ns: str, tag: str) -> str:
 # --- public entry point ---------------------------------------------------------------
 
 
-def write_results(book_path: str | os.PathLike, results: Results, *, out_path: str | os.PathLike | None = None,
-                  ) -> list[Issue]:  # fmt: skip
+def write_results(
+    book_path: str | os.PathLike,
+    results: Results,
+    *,
+    out_path: str | os.PathLike | None = None,
+) -> list[Issue]:
     """Add or replace the four output sheets in ``book_path`` (or write a copy to
     ``out_path``, leaving the input untouched). Returns the layout's issues; raises
     a WriteError subclass when the workbook cannot be written."""
@@ -114,7 +119,9 @@ def _refuse_if_locked(path: Path) -> None:
     # Excel's owner file is "~$" + name; for long names it replaces the first two characters.
     for lock in (path.with_name("~$" + path.name), path.with_name("~$" + path.name[2:])):
         if lock.exists():
-            raise WorkbookLocked(f"{path}: the workbook is open in Excel ({lock.name} exists); close it and retry")
+            raise WorkbookLocked(
+                f"{path}: the workbook is open in Excel ({lock.name} exists); close it and retry"
+            )
 
 
 def _atomic_write(target: Path, write, mode_from: Path) -> None:
@@ -124,16 +131,12 @@ def _atomic_write(target: Path, write, mode_from: Path) -> None:
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())
-        try:
+        with contextlib.suppress(OSError):
             os.chmod(tmp, stat.S_IMODE(os.stat(mode_from).st_mode))
-        except OSError:
-            pass
         os.replace(tmp, target)
     except BaseException:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        except FileNotFoundError:
-            pass
         raise
     try:  # make the rename itself durable; not possible on every platform
         dir_fd = os.open(target.parent, os.O_RDONLY)
@@ -179,7 +182,14 @@ class _Package:
         entries, pos = [], cd_offset
         for _ in range(count):
             fields = struct.unpack("<4s6H3L5H2L", data[pos : pos + 46])
-            flags, csize, nlen, elen, clen, offset = fields[3], fields[8], fields[10], fields[11], fields[12], fields[16]
+            flags, csize, nlen, elen, clen, offset = (
+                fields[3],
+                fields[8],
+                fields[10],
+                fields[11],
+                fields[12],
+                fields[16],
+            )
             raw_name = data[pos + 46 : pos + 46 + nlen]
             name = raw_name.decode("utf-8" if flags & 0x800 else "cp437")
             central = data[pos : pos + 46 + nlen + elen + clen]
@@ -202,7 +212,9 @@ class _Package:
         return self.zip.read(name)
 
     def xml(self, part: str) -> etree._Element:
-        parser = etree.XMLParser(remove_blank_text=False, resolve_entities=False, no_network=True, huge_tree=True)
+        parser = etree.XMLParser(
+            remove_blank_text=False, resolve_entities=False, no_network=True, huge_tree=True
+        )
         return etree.fromstring(self.read(part), parser)
 
     def put_xml(self, part: str, root: etree._Element) -> None:
@@ -234,7 +246,9 @@ class _Package:
             raise WriteError(f"{self.label}: the result would need ZIP64 (over 4 GB); not supported")
         cd = b"".join(centrals)
         fh.write(cd)
-        fh.write(struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, len(centrals), len(centrals), len(cd), offset, 0))
+        fh.write(
+            struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, len(centrals), len(centrals), len(cd), offset, 0)
+        )
 
 
 def _deflated(name: str, data: bytes, source_central: bytes | None) -> tuple[bytes, bytes]:
@@ -245,17 +259,60 @@ def _deflated(name: str, data: bytes, source_central: bytes | None) -> tuple[byt
     raw_name = name.encode("utf-8")
     flags = 0 if raw_name.isascii() else 0x800
     if source_central is not None:
-        made, dos_time, dos_date = struct.unpack("<H", source_central[4:6])[0], *struct.unpack(
-            "<2H", source_central[12:16]
+        made, dos_time, dos_date = (
+            struct.unpack("<H", source_central[4:6])[0],
+            *struct.unpack("<2H", source_central[12:16]),
         )
         ext_attr = struct.unpack("<L", source_central[38:42])[0]
     else:
         y, mo, d, h, mi, s = FIXED_TIME
-        made, dos_time, dos_date, ext_attr = 20, (h << 11) | (mi << 5) | (s // 2), ((y - 1980) << 9) | (mo << 5) | d, 0
-    local = struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, flags, 8, dos_time, dos_date, crc, len(packed), len(data),
-                        len(raw_name), 0) + raw_name + packed  # fmt: skip
-    central = struct.pack("<4s6H3L5H2L", b"PK\x01\x02", made, 20, flags, 8, dos_time, dos_date, crc, len(packed),
-                          len(data), len(raw_name), 0, 0, 0, 0, ext_attr, 0) + raw_name  # fmt: skip
+        made, dos_time, dos_date, ext_attr = (
+            20,
+            (h << 11) | (mi << 5) | (s // 2),
+            ((y - 1980) << 9) | (mo << 5) | d,
+            0,
+        )
+    local = (
+        struct.pack(
+            "<4s5H3L2H",
+            b"PK\x03\x04",
+            20,
+            flags,
+            8,
+            dos_time,
+            dos_date,
+            crc,
+            len(packed),
+            len(data),
+            len(raw_name),
+            0,
+        )
+        + raw_name
+        + packed
+    )
+    central = (
+        struct.pack(
+            "<4s6H3L5H2L",
+            b"PK\x01\x02",
+            made,
+            20,
+            flags,
+            8,
+            dos_time,
+            dos_date,
+            crc,
+            len(packed),
+            len(data),
+            len(raw_name),
+            0,
+            0,
+            0,
+            0,
+            ext_attr,
+            0,
+        )
+        + raw_name
+    )
     return local, central
 
 
@@ -320,13 +377,14 @@ def _edit(pkg: _Package, lay: Layout) -> list[tuple[str, bytes]]:
             if index not in marked:
                 raise SheetNotOurs(
                     f"{pkg.label}: the workbook has its own sheet named '{sh.get('name')}'; scrm_xl writes "
-                    f"its results to a sheet of that name and never overwrites yours. Rename your sheet and run again."
+                    "its results to a sheet of that name and never overwrites yours. "
+                    "Rename your sheet and run again."
                 )
             existing[ours_lower[lower]] = index
 
     # drop the old output sheets' parts (and what only they reach: drawings, charts)
     old_parts: set[str] = set()
-    for name, index in existing.items():
+    for index in existing.values():
         rid = sheet_els[index].get(_q(REL_NS, "id"))
         rel = rel_by_id.get(rid)
         if rel is not None:
@@ -424,10 +482,27 @@ def _rels_xml(rels: list[tuple[str, str, str]]) -> bytes:
 
 
 # CT_Workbook's child order: definedNames and calcPr must sit in their place
-_WB_ORDER = ("fileVersion", "fileSharing", "workbookPr", "workbookProtection", "bookViews", "sheets",
-             "functionGroups", "externalReferences", "definedNames", "calcPr", "oleSize", "customWorkbookViews",
-             "pivotCaches", "smartTagPr", "smartTagTypes", "webPublishing", "fileRecoveryPr",
-             "webPublishObjects", "extLst")  # fmt: skip
+_WB_ORDER = (
+    "fileVersion",
+    "fileSharing",
+    "workbookPr",
+    "workbookProtection",
+    "bookViews",
+    "sheets",
+    "functionGroups",
+    "externalReferences",
+    "definedNames",
+    "calcPr",
+    "oleSize",
+    "customWorkbookViews",
+    "pivotCaches",
+    "smartTagPr",
+    "smartTagTypes",
+    "webPublishing",
+    "fileRecoveryPr",
+    "webPublishObjects",
+    "extLst",
+)
 
 
 def _child(parent: etree._Element, tag: str, order: tuple[str, ...]) -> etree._Element:
@@ -473,8 +548,16 @@ def _edit_content_types(pkg: _Package, added: list[tuple[str, str]]) -> None:
     pkg.put_xml("[Content_Types].xml", ct)
 
 
-_WORKSHEET_HEADINGS = {"worksheets", "arbeitsblätter", "feuilles de calcul", "hojas de cálculo", "fogli di lavoro",
-                       "werkbladen", "planilhas", "листы"}  # fmt: skip
+_WORKSHEET_HEADINGS = {
+    "worksheets",
+    "arbeitsblätter",
+    "feuilles de calcul",
+    "hojas de cálculo",
+    "fogli di lavoro",
+    "werkbladen",
+    "planilhas",
+    "листы",
+}
 
 
 def _edit_app(pkg: _Package, sheet_names: list[str]) -> None:
@@ -517,8 +600,19 @@ def _edit_app(pkg: _Package, sheet_names: list[str]) -> None:
 
 # --- styles: append what we need, reuse what is already there -------------------------------
 
-_STYLE_ORDER = ("numFmts", "fonts", "fills", "borders", "cellStyleXfs", "cellXfs", "cellStyles", "dxfs",
-                "tableStyles", "colors", "extLst")  # fmt: skip
+_STYLE_ORDER = (
+    "numFmts",
+    "fonts",
+    "fills",
+    "borders",
+    "cellStyleXfs",
+    "cellXfs",
+    "cellStyles",
+    "dxfs",
+    "tableStyles",
+    "colors",
+    "extLst",
+)
 _BUILTIN_FORMATS = {"General": 0, "0": 1, "0.00": 2, "#,##0": 3, "#,##0.00": 4, "0%": 9, "0.00%": 10}
 
 
@@ -555,8 +649,11 @@ def _merge_styles(pkg: _Package, wb_part: str, wb_rels: etree._Element, lay: Lay
     borders = _child(ss, "borders", _STYLE_ORDER)
     xfs = _child(ss, "cellXfs", _STYLE_ORDER)
     base_font = next((c for c in fonts if isinstance(c.tag, str)), None)
-    font_tail = [c for c in (base_font if base_font is not None else []) if
-                 etree.QName(c).localname in ("name", "family", "charset", "scheme")]  # fmt: skip
+    font_tail = [
+        c
+        for c in (base_font if base_font is not None else [])
+        if etree.QName(c).localname in ("name", "family", "charset", "scheme")
+    ]
     ids: dict[str, int] = {}
     for name, st in lay.styles.items():
         ids[name] = _find_or_append(xfs, _xf(E, st, numfmts, fonts, fills, borders, font_tail))
@@ -576,7 +673,10 @@ def _xf(E, st: Style, numfmts, fonts, fills, borders, font_tail) -> etree._Eleme
                 fmt_id = int(nf.get("numFmtId"))
                 break
         else:
-            fmt_id = max([163] + [int(n.get("numFmtId")) for n in numfmts if (n.get("numFmtId") or "").isdigit()]) + 1
+            fmt_id = (
+                max([163] + [int(n.get("numFmtId")) for n in numfmts if (n.get("numFmtId") or "").isdigit()])
+                + 1
+            )
             numfmts.append(E("numFmt", numFmtId=fmt_id, formatCode=st.num_format))
     font = E("font")
     if st.bold:
@@ -597,15 +697,29 @@ def _xf(E, st: Style, numfmts, fonts, fills, borders, font_tail) -> etree._Eleme
     else:
         fill.append(E("patternFill", patternType="none"))
     border = E("border")
-    for side, on in (("left", False), ("right", False), ("top", st.border_top), ("bottom", st.border_bottom),
-                     ("diagonal", False)):  # fmt: skip
+    for side, on in (
+        ("left", False),
+        ("right", False),
+        ("top", st.border_top),
+        ("bottom", st.border_bottom),
+        ("diagonal", False),
+    ):
         el = E(side, style="thin") if on else E(side)
         if on:
             el.append(E("color", auto=1))
         border.append(el)
-    xf = E("xf", numFmtId=fmt_id, fontId=_find_or_append(fonts, font), fillId=_find_or_append(fills, fill),
-           borderId=_find_or_append(borders, border), xfId=0, applyNumberFormat=1, applyFont=1, applyFill=1,
-           applyBorder=1)  # fmt: skip
+    xf = E(
+        "xf",
+        numFmtId=fmt_id,
+        fontId=_find_or_append(fonts, font),
+        fillId=_find_or_append(fills, fill),
+        borderId=_find_or_append(borders, border),
+        xfId=0,
+        applyNumberFormat=1,
+        applyFont=1,
+        applyFill=1,
+        applyBorder=1,
+    )
     if st.wrap or st.align:
         xf.set("applyAlignment", "1")
         align = E("alignment", vertical="top")

@@ -25,8 +25,13 @@ from tests.writer_fixtures import CONTROL_GOAL, HOSTILE_GOAL, results
 
 DATA = Path(__file__).parent / "data"
 REFERENCES = ("features.xlsm", "features.xlsx", "features_lo.xlsx")
-EDITABLE = {"[Content_Types].xml", "xl/workbook.xml", "xl/_rels/workbook.xml.rels", "xl/styles.xml",
-            "docProps/app.xml"}  # fmt: skip
+EDITABLE = {
+    "[Content_Types].xml",
+    "xl/workbook.xml",
+    "xl/_rels/workbook.xml.rels",
+    "xl/styles.xml",
+    "docProps/app.xml",
+}
 OURS = {"ROI", "KPI", "Ledger", "Checks"}
 
 
@@ -52,8 +57,12 @@ def test_parts_not_ours_stay_byte_identical(book, tmp_path):
     assert d["restored"] == set()  # untouched parts are copied raw, not recompressed
     assert d["removed"] <= {"xl/calcChain.xml"}
     assert all("scrm_xl_" in n for n in d["added"])
-    assert {n.rsplit("/", 1)[-1] for n in d["added"]} >= {"scrm_xl_roi.xml", "scrm_xl_kpi.xml",
-                                                         "scrm_xl_ledger.xml", "scrm_xl_checks.xml"}  # fmt: skip
+    assert {n.rsplit("/", 1)[-1] for n in d["added"]} >= {
+        "scrm_xl_roi.xml",
+        "scrm_xl_kpi.xml",
+        "scrm_xl_ledger.xml",
+        "scrm_xl_checks.xml",
+    }
     with zipfile.ZipFile(out) as z:
         assert z.testzip() is None
         assert "xl/calcChain.xml" not in z.read("[Content_Types].xml").decode()
@@ -66,8 +75,12 @@ def test_vba_and_features_survive(book, tmp_path):
         ct = z.read("[Content_Types].xml").decode()
         wb = z.read("xl/workbook.xml").decode()
     assert "xl/vbaProject.bin" in names and "macroEnabled.main+xml" in ct
-    assert {"xl/comments1.xml", "xl/drawings/vmlDrawing1.vml", "customXml/item1.xml",
-            "xl/externalLinks/externalLink1.xml"} <= names  # fmt: skip
+    assert {
+        "xl/comments1.xml",
+        "xl/drawings/vmlDrawing1.vml",
+        "customXml/item1.xml",
+        "xl/externalLinks/externalLink1.xml",
+    } <= names
     assert 'fullCalcOnLoad="1"' in wb and "<externalReference" in wb
     loaded = openpyxl.load_workbook(book)
     assert loaded.sheetnames == ["Data", "Program", "ROI", "KPI", "Ledger", "Checks"]
@@ -241,8 +254,11 @@ def test_mark_survives_and_user_sheets_keep_local_names(book):
     with zipfile.ZipFile(book) as z:
         wb = etree.fromstring(z.read("xl/workbook.xml"))
     ns = {"m": writer.MAIN}
-    marks = [int(d.get("localSheetId")) for d in wb.iterfind("m:definedNames/m:definedName", ns)
-             if d.get("name") == writer.MARK_NAME]  # fmt: skip
+    marks = [
+        int(d.get("localSheetId"))
+        for d in wb.iterfind("m:definedNames/m:definedName", ns)
+        if d.get("name") == writer.MARK_NAME
+    ]
     names = [s.get("name") for s in wb.iterfind("m:sheets/m:sheet", ns)]
     assert sorted(names[i] for i in marks) == sorted(OURS)
     local = [d for d in wb.iterfind("m:definedNames/m:definedName", ns) if d.get("name") == "LocalName"]
@@ -267,17 +283,32 @@ def _recalculate(paths: list[Path], tmp_path: Path) -> Path:
     (profile / "user" / "registrymodifications.xcu").write_text(RECALC_ALWAYS)
     out = tmp_path / "recalculated"
     subprocess.run(
-        ["soffice", f"-env:UserInstallation={profile.as_uri()}", "--headless", "--convert-to", "xlsx",
-         "--outdir", str(out), *map(str, paths)],
-        check=True, capture_output=True, timeout=180,
-    )  # fmt: skip
+        [
+            "soffice",
+            f"-env:UserInstallation={profile.as_uri()}",
+            "--headless",
+            "--convert-to",
+            "xlsx",
+            "--outdir",
+            str(out),
+            *map(str, paths),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
     return out
 
 
 def _formula_cells(path: Path) -> list[tuple[str, str]]:
     wb = openpyxl.load_workbook(path)
-    return [(ws.title, c.coordinate) for ws in wb for row in ws.iter_rows() for c in row
-            if ws.title in OURS and isinstance(c.value, str) and c.value.startswith("=")]  # fmt: skip
+    return [
+        (ws.title, c.coordinate)
+        for ws in wb
+        for row in ws.iter_rows()
+        for c in row
+        if ws.title in OURS and isinstance(c.value, str) and c.value.startswith("=")
+    ]
 
 
 @pytest.mark.libreoffice

@@ -30,8 +30,10 @@ def body(path_or_buf, vba: bytes | None) -> None:
     ws.write_formula("B8", "=SUM(B2:B7)", None, 1050)
     ws.write_comment("A1", "A comment the writer must keep")
     ws.conditional_format("B2:B7", {"type": "data_bar", "data_bar_2010": True})  # x14 extension
-    ws.conditional_format("B2:B7", {"type": "cell", "criteria": "<", "value": 0,
-                                    "format": wb.add_format({"font_color": "#9C0006"})})
+    ws.conditional_format(
+        "B2:B7",
+        {"type": "cell", "criteria": "<", "value": 0, "format": wb.add_format({"font_color": "#9C0006"})},
+    )
     ws.data_validation("C2:C7", {"validate": "list", "source": ["shared string", "other"]})
     wb.define_name("Amounts", "=Data!$B$2:$B$7")
     wb.define_name("Data!LocalName", "=Data!$A$1")
@@ -60,7 +62,9 @@ EXTERNAL_RELS = (
     '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
     'externalLinkPath" Target="rates.xlsx" TargetMode="External"/></Relationships>'
 )
-CUSTOM_XML = '<?xml version="1.0" encoding="UTF-8"?><budget xmlns="urn:example:budget"><owner>Finance</owner></budget>'
+CUSTOM_XML = (
+    '<?xml version="1.0" encoding="UTF-8"?><budget xmlns="urn:example:budget"><owner>Finance</owner></budget>'
+)
 CUSTOM_PROPS = (
     '<?xml version="1.0" encoding="UTF-8" standalone="no"?>\n'
     '<ds:datastoreItem ds:itemID="{6F1B6F7A-8A4E-4C1B-9E0B-3C2D5E6F7A8B}" '
@@ -75,7 +79,8 @@ CUSTOM_RELS = (
 )
 CALC_CHAIN = (
     '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-    '<calcChain xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><c r="B8" i="1"/></calcChain>'
+    '<calcChain xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+    '<c r="B8" i="1"/></calcChain>'
 )
 R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 
@@ -87,27 +92,42 @@ def add_parts(data: bytes) -> bytes:
         for info in src.infolist():
             text = src.read(info.filename)
             if info.filename == "[Content_Types].xml":
-                text = text.replace(b"</Types>", (
-                    '<Override PartName="/xl/externalLinks/externalLink1.xml" ContentType="application/'
-                    'vnd.openxmlformats-officedocument.spreadsheetml.externalLink+xml"/>'
-                    '<Override PartName="/customXml/itemProps1.xml" ContentType="application/'
-                    'vnd.openxmlformats-officedocument.customXmlProperties+xml"/>'
-                    '<Override PartName="/xl/calcChain.xml" ContentType="application/'
-                    'vnd.openxmlformats-officedocument.spreadsheetml.calcChain+xml"/></Types>').encode())
+                text = text.replace(
+                    b"</Types>",
+                    (
+                        b'<Override PartName="/xl/externalLinks/externalLink1.xml" ContentType="application/'
+                        b'vnd.openxmlformats-officedocument.spreadsheetml.externalLink+xml"/>'
+                        b'<Override PartName="/customXml/itemProps1.xml" ContentType="application/'
+                        b'vnd.openxmlformats-officedocument.customXmlProperties+xml"/>'
+                        b'<Override PartName="/xl/calcChain.xml" ContentType="application/'
+                        b'vnd.openxmlformats-officedocument.spreadsheetml.calcChain+xml"/></Types>'
+                    ),
+                )
             elif info.filename == "xl/_rels/workbook.xml.rels":
-                text = text.replace(b"</Relationships>", (
-                    f'<Relationship Id="rId90" Type="{R}/externalLink" Target="externalLinks/externalLink1.xml"/>'
-                    f'<Relationship Id="rId91" Type="{R}/customXml" Target="../customXml/item1.xml"/>'
-                    f'<Relationship Id="rId92" Type="{R}/calcChain" Target="calcChain.xml"/>'
-                    "</Relationships>").encode())
+                text = text.replace(
+                    b"</Relationships>",
+                    (
+                        f'<Relationship Id="rId90" Type="{R}/externalLink" '
+                        'Target="externalLinks/externalLink1.xml"/>'
+                        f'<Relationship Id="rId91" Type="{R}/customXml" Target="../customXml/item1.xml"/>'
+                        f'<Relationship Id="rId92" Type="{R}/calcChain" Target="calcChain.xml"/>'
+                        "</Relationships>"
+                    ).encode(),
+                )
             elif info.filename == "xl/workbook.xml":
-                text = text.replace(b"</sheets>", b'</sheets><externalReferences><externalReference r:id="rId90"/>'
-                                    b"</externalReferences>")
+                text = text.replace(
+                    b"</sheets>",
+                    b'</sheets><externalReferences><externalReference r:id="rId90"/></externalReferences>',
+                )
             dst.writestr(zipfile.ZipInfo(info.filename, (2026, 1, 1, 0, 0, 0)), text, zipfile.ZIP_DEFLATED)
-        for name, text in (("xl/externalLinks/externalLink1.xml", EXTERNAL_LINK),
-                           ("xl/externalLinks/_rels/externalLink1.xml.rels", EXTERNAL_RELS),
-                           ("customXml/item1.xml", CUSTOM_XML), ("customXml/itemProps1.xml", CUSTOM_PROPS),
-                           ("customXml/_rels/item1.xml.rels", CUSTOM_RELS), ("xl/calcChain.xml", CALC_CHAIN)):
+        for name, text in (
+            ("xl/externalLinks/externalLink1.xml", EXTERNAL_LINK),
+            ("xl/externalLinks/_rels/externalLink1.xml.rels", EXTERNAL_RELS),
+            ("customXml/item1.xml", CUSTOM_XML),
+            ("customXml/itemProps1.xml", CUSTOM_PROPS),
+            ("customXml/_rels/item1.xml.rels", CUSTOM_RELS),
+            ("xl/calcChain.xml", CALC_CHAIN),
+        ):
             dst.writestr(zipfile.ZipInfo(name, (2026, 1, 1, 0, 0, 0)), text, zipfile.ZIP_DEFLATED)
     return out.getvalue()
 
