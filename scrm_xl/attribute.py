@@ -127,7 +127,8 @@ def attribute(records: Records) -> tuple[tuple[LedgerLine, ...], tuple[Issue, ..
     issues: list[Issue] = []
     with localcontext() as ctx:
         ctx.prec = 34
-        for ret in records.returns:
+        # sheet order, so the issues read top to bottom whatever order the records came in
+        for ret in sorted(records.returns, key=lambda r: r.source):
             margin = applied_margin(ret, program)
             if margin is None:
                 issues.append(

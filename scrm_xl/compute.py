@@ -343,7 +343,7 @@ def _within_period(records: Records) -> tuple[Records, list[Issue]]:
 
     def keep(rows: tuple) -> tuple:
         kept = []
-        for r in rows:
+        for r in sorted(rows, key=lambda r: r.source):
             if program.period_start <= r.date <= program.as_of:
                 kept.append(r)
             else:
