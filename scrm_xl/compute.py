@@ -382,7 +382,10 @@ def compute(records: Records) -> Results:
             ),
         )
     )
-    costs = sorted(records.costs, key=lambda c: (c.date, c.source))
+    # every counted cost to the cent, like every counted return, so that all sums reconcile as shown
+    costs = sorted(
+        (replace(c, amount=cents(c.amount)) for c in records.costs), key=lambda c: (c.date, c.source)
+    )
     cost_lines = tuple(
         CostLine(
             c.source,
