@@ -235,7 +235,8 @@ def _one_line(exc: BaseException) -> str:
 
 def _worker(job_ref, task: Task, conn, memory_mb: int | None, timeout_s: float | None, log_path: str) -> None:
     # own process group: a timeout kills whatever the job started too (LibreOffice, ...)
-    os.setpgrp()
+    if hasattr(os, "setpgrp"):  # POSIX only
+        os.setpgrp()
     fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     sys.stdout.flush()
     sys.stderr.flush()
