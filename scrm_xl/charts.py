@@ -142,7 +142,8 @@ def cumulative_chart(
                           fill=GAIN, weight="bold"))  # fmt: skip
     # legend
     body.append(
-        f'<line x1="{frame.left}" y1="10" x2="{frame.left + 22}" y2="10" stroke="{RETURN}" stroke-width="2.4"/>'
+        f'<line x1="{frame.left}" y1="10" x2="{frame.left + 22}" y2="10" '
+        f'stroke="{RETURN}" stroke-width="2.4"/>'
     )
     body.append(_text(frame.left + 28, 13.5, "Cumulative return (Expected)", anchor="start", size=9.5))
     lx = frame.left + 210
@@ -195,10 +196,7 @@ def waterfall(steps: Sequence[Step], money: Callable[[Number], str]) -> str:
     for i, (step, (start, end)) in enumerate(zip(steps, bars, strict=True)):
         left = frame.left + i * slot + (slot - bar_w) / 2
         top, bottom = frame.y(max(start, end)), frame.y(min(start, end))
-        if step.total:
-            colour = GAIN if end >= 0 else LOSS
-        else:
-            colour = RETURN if end >= start else INVESTMENT
+        colour = (GAIN if end >= 0 else LOSS) if step.total else RETURN if end >= start else INVESTMENT
         body.append(
             f'<rect class="bar" x="{left:.1f}" y="{top:.1f}" width="{bar_w:.1f}" '
             f'height="{max(bottom - top, 0.8):.1f}" fill="{colour}"/>'

@@ -19,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
@@ -146,7 +146,9 @@ def _metric_value(fmt: Formatter, name: str, value: float | None) -> str:
     return fmt.number(value)
 
 
-def _metric_rows(fmt: Formatter, scope: dict[str, dict[str, float]], labels: list[str]) -> list[MetricRow]:
+def _metric_rows(
+    fmt: Formatter, scope: dict[str, dict[str, float]], labels: list[str], derived: set[str]
+) -> list[MetricRow]:
     rows = []
     for name in _metric_order(scope):
         series = scope[name]
@@ -161,7 +163,7 @@ def _metric_rows(fmt: Formatter, scope: dict[str, dict[str, float]], labels: lis
                 first=_metric_value(fmt, name, known[0] if known else None),
                 last=_metric_value(fmt, name, known[-1] if known else None),
                 trend=Markup(charts.sparkline(ordered)),
-                derived=name in RATE_METRICS and name not in ("Share of voice",) and not is_stock_metric(name),
+                derived=name in derived,
             )
         )
     return rows
@@ -223,6 +225,7 @@ def build_view(results: Results, page_size: str = "A4") -> dict[str, Any]:
     )
 
     series = _metric_series(results)
+    derived = {mv.metric for mv in results.metrics if mv.derived}
     programme_scope = series.get(None, {})
     headline_value = []
     for name in HEADLINE_VALUE:
@@ -310,10 +313,10 @@ def build_view(results: Results, page_size: str = "A4") -> dict[str, Any]:
     waterfall_svg = charts.waterfall(steps, lambda v: fmt.money(Decimal(str(v))))
 
     # value
-    value_programme = _metric_rows(fmt, programme_scope, labels) if programme_scope else []
+    value_programme = _metric_rows(fmt, programme_scope, labels, derived) if programme_scope else []
     missing_lead = [m for m in ("Reach", "Engagements", "Influence score") if m not in programme_scope]
     value_goals = [
-        {"id": gid, "name": goal_names.get(gid, gid), "rows": _metric_rows(fmt, series[gid], labels)}
+        {"id": gid, "name": goal_names.get(gid, gid), "rows": _metric_rows(fmt, series[gid], labels, derived)}
         for gid in [g.id for g in results.goals]
         if gid in series
     ]
@@ -516,7 +519,7 @@ def render_pdf(
     out = Path(out_path)
     html = render_html(results, page_size=page_size)
     root = templates_dir()
-    as_of = datetime.combine(results.program.as_of, time(0, 0), tzinfo=timezone.utc)
+    as_of = datetime.combine(results.program.as_of, time(0, 0), tzinfo=UTC)
     identifier = hashlib.sha256(html.encode("utf-8") + (variant or "").encode()).hexdigest()[:32].encode()
 
     attachments = []

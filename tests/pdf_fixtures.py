@@ -203,8 +203,16 @@ def _periods(costs, lines) -> list[PeriodResult]:
         cum_inv += fig.investment
         cum_ret += fig.returns.total
         periods.append(
-            PeriodResult(label, date(2025, m, 1), _month_end(m), fig.investment, fig.returns,
-                         fig.net_return, cum_inv, cum_ret)  # fmt: skip
+            PeriodResult(
+                label,
+                date(2025, m, 1),
+                _month_end(m),
+                fig.investment,
+                fig.returns,
+                fig.net_return,
+                cum_inv,
+                cum_ret,
+            )  # fmt: skip
         )
     return periods
 
@@ -299,7 +307,8 @@ def make_results(**program_changes) -> Results:
     initiatives = [
         InitiativeResult(
             iid, name, gid, channel,
-            figures([c for c in costs if c.initiative_id == iid], [ln for ln in lines if ln.initiative_id == iid]),
+            figures([c for c in costs if c.initiative_id == iid],
+                    [ln for ln in lines if ln.initiative_id == iid]),
         )
         for iid, name, gid, channel in INITIATIVES
     ]  # fmt: skip
@@ -310,7 +319,10 @@ def make_results(**program_changes) -> Results:
         channels.append(
             ChannelResult(
                 channel,
-                figures([c for c in costs if c.initiative_id in ids], [ln for ln in lines if ln.initiative_id in ids]),
+                figures(
+                    [c for c in costs if c.initiative_id in ids],
+                    [ln for ln in lines if ln.initiative_id in ids],
+                ),
             )
         )
     totals = figures(costs, lines)
@@ -322,7 +334,9 @@ def make_results(**program_changes) -> Results:
     issues = (
         error(CellRef("Costs", 14, 6), 'amount "12,5x" is not a number'),
         warning(CellRef("Goals", 5, 4), "goal G4 has no KPI, target or target date: it is not measurable"),
-        warning(CellRef("Returns", 31, 2), "row without a Transaction ref is not ROI: excluded (amount 4,000.00)"),
+        warning(
+            CellRef("Returns", 31, 2), "row without a Transaction ref is not ROI: excluded (amount 4,000.00)"
+        ),
         warning(CellRef("Metrics", 40, 1), "dated 2026-01-04, after As of 2025-12-31: excluded"),
         info(CellRef("Metrics", 12, 4), 'unknown metric "Saves" is summed as a flow metric'),
     )
