@@ -29,6 +29,8 @@ ensure_test_tools() {
     command -v soffice >/dev/null || command -v libreoffice >/dev/null || missing+=(libreoffice-calc-nogui)
     command -v pdftoppm >/dev/null && command -v pdftotext >/dev/null || missing+=(poppler-utils)
     fc-list 2>/dev/null | grep -qi dejavu || missing+=(fonts-dejavu-core)
+    # without HarfBuzz-Subset WeasyPrint warns on every PDF, and the briefing tests fail on any warning
+    ldconfig -p 2>/dev/null | grep -q libharfbuzz-subset || missing+=(libharfbuzz-subset0)
     if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
 }
 

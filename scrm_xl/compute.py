@@ -1,0 +1,517 @@
+"""Computation: records -> Results (investment, returns, ROI scenarios, periods,
+payback, NPV, KPIs). Pure functions; the method is written out in docs/method.md.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+from decimal import Decimal, localcontext
+
+from .attribute import attribute, cents
+from .model import (
+    COST_CATEGORIES,
+    COST_SAVINGS,
+    NEW_REVENUE,
+    SPENDING_AVOIDED,
+    STANDARD_METRICS,
+    Cost,
+    Goal,
+    Issue,
+    Metric,
+    Program,
+    Records,
+    info,
+    is_stock_metric,
+    warning,
+)
+from .results import (
+    ZERO,
+    CategoryResult,
+    ChannelResult,
+    CostLine,
+    Figures,
+    GoalResult,
+    InitiativeResult,
+    Kpi,
+    LedgerLine,
+    MetricValue,
+    PeriodResult,
+    Results,
+    ReturnByType,
+    Scenarios,
+)
+
+NO_CHANNEL = "(none)"
+NO_CATEGORY = "(none)"
+
+# which confidences each scenario counts
+CONSERVATIVE = frozenset({"High"})
+EXPECTED = frozenset({"High", "Medium"})
+OPTIMISTIC = frozenset({"High", "Medium", "Low"})
+
+# derived rates: name -> (numerator metrics, denominator metrics); value = sum(num) / sum(den)
+# Net sentiment is (Positive - Negative) / (Positive + Negative), handled by its own sign below.
+DERIVED_RATES = {
+    "Engagement rate": ("Engagements", "Reach"),
+    "Conversation rate": ("Comments", "Posts"),
+    "Amplification rate": ("Shares", "Posts"),
+    "Applause rate": ("Likes", "Posts"),
+    "Net sentiment": ("Positive mentions", "Negative mentions"),
+}
+
+
+# --- periods -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    label: str
+    start: date
+    end: date
+
+
+def month_index(start: date, day: date) -> int:
+    """0 for Period start's calendar month, 1 for the next, ..."""
+    return (day.year - start.year) * 12 + day.month - start.month
+
+
+def _add_months(day: date, months: int) -> date:
+    """The first day of the month ``months`` after ``day``'s month."""
+    m = day.year * 12 + day.month - 1 + months
+    return date(m // 12, m % 12 + 1, 1)
+
+
+def month_buckets(start: date, end: date) -> list[Bucket]:
+    """Calendar months from Period start's month to ``end``'s, clipped to start..end."""
+    buckets = []
+    for i in range(month_index(start, end) + 1):
+        first = max(start, _add_months(start, i))
+        last = min(end, _add_months(start, i + 1) - timedelta(days=1))
+        buckets.append(Bucket(f"{first:%Y-%m}", first, last))
+    return buckets
+
+
+def quarter_buckets(start: date, end: date) -> list[Bucket]:
+    """Groups of three calendar months counted from Period start's month.
+
+    When Period start's month opens a calendar quarter the label is the calendar quarter
+    ("2026-Q1"); otherwise it names its months ("2026-02..2026-04"), since a quarter
+    that starts in February is not Q1 of anything a reader would recognise.
+    """
+    months = month_buckets(start, end)
+    buckets = []
+    for i in range(0, len(months), 3):
+        group = months[i : i + 3]
+        first_month = _add_months(start, i)
+        if start.month % 3 == 1:
+            label = f"{first_month.year}-Q{(first_month.month - 1) // 3 + 1}"
+        else:
+            label = f"{first_month:%Y-%m}..{_add_months(start, i + 2):%Y-%m}"
+        buckets.append(Bucket(label, group[0].start, group[-1].end))
+    return buckets
+
+
+def buckets_for(program: Program) -> list[Bucket]:
+    """Reporting buckets from Period start to As of (no figures exist after As of)."""
+    if program.as_of < program.period_start:
+        return []
+    if program.reporting_period == "Quarter":
+        return quarter_buckets(program.period_start, program.as_of)
+    return month_buckets(program.period_start, program.as_of)
+
+
+def bucket_index(program: Program, day: date) -> int:
+    step = 3 if program.reporting_period == "Quarter" else 1
+    return month_index(program.period_start, day) // step
+
+
+# --- money figures --------------------------------------------------------------
+
+
+def returns_by_type(lines: Iterable[LedgerLine], confidences: frozenset[str] = EXPECTED) -> ReturnByType:
+    sums = {NEW_REVENUE: ZERO, COST_SAVINGS: ZERO, SPENDING_AVOIDED: ZERO}
+    for line in lines:
+        if line.confidence in confidences:
+            sums[line.return_type] += line.counted
+    return ReturnByType(sums[NEW_REVENUE], sums[COST_SAVINGS], sums[SPENDING_AVOIDED])
+
+
+def roi(net: Decimal, investment: Decimal) -> Decimal | None:
+    """Net / investment; no value where there is no (positive) investment."""
+    if investment <= 0:
+        return None
+    with localcontext() as ctx:
+        ctx.prec = 28
+        return net / investment
+
+
+def figures(investment: Decimal, lines: Sequence[LedgerLine]) -> Figures:
+    expected = returns_by_type(lines, EXPECTED)
+    totals = [returns_by_type(lines, s).total for s in (CONSERVATIVE, EXPECTED, OPTIMISTIC)]
+    return Figures(
+        investment=investment,
+        returns=expected,
+        returns_by_scenario=Scenarios(*totals),
+        net_return=expected.total - investment,
+        roi=Scenarios(*(roi(t - investment, investment) for t in totals)),
+    )
+
+
+def monthly_nets(
+    program: Program, costs: Iterable[Cost], lines: Iterable[LedgerLine]
+) -> list[tuple[Decimal, Decimal]]:
+    """(investment, expected return) for each calendar month from Period start to As of."""
+    n = month_index(program.period_start, program.as_of) + 1 if program.as_of >= program.period_start else 0
+    months = [[ZERO, ZERO] for _ in range(n)]
+    for c in costs:
+        months[month_index(program.period_start, c.date)][0] += c.amount
+    for line in lines:
+        if line.confidence in EXPECTED:
+            months[month_index(program.period_start, line.date)][1] += line.counted
+    return [(inv, ret) for inv, ret in months]
+
+
+def payback_months(months: Sequence[tuple[Decimal, Decimal]]) -> int | None:
+    """The first month m (1 = Period start's month) that ends with cumulative investment
+    positive and cumulative expected return at least as large; None if never reached.
+    A payback reached and later lost still counts from the month it was first reached."""
+    cum_inv = cum_ret = ZERO
+    for m, (inv, ret) in enumerate(months, start=1):
+        cum_inv += inv
+        cum_ret += ret
+        if cum_inv > 0 and cum_ret >= cum_inv:
+            return m
+    return None
+
+
+def npv(months: Sequence[tuple[Decimal, Decimal]], annual_rate: Decimal | None) -> Decimal | None:
+    """Sum of net_m / (1 + r)^(m/12), m = 1 for Period start's month, to the cent."""
+    if annual_rate is None:
+        return None
+    with localcontext() as ctx:
+        ctx.prec = 34
+        growth = 1 + annual_rate
+        total = sum(
+            ((ret - inv) / growth ** (Decimal(m) / 12) for m, (inv, ret) in enumerate(months, start=1)),
+            ZERO,
+        )
+    return cents(total)
+
+
+# --- KPIs ----------------------------------------------------------------------
+
+
+def is_stock(metric: str) -> bool:
+    """Stock metrics take the last value; so do rates given as raw rows ("... rate")."""
+    return is_stock_metric(metric) or metric.lower().endswith(" rate")
+
+
+def aggregate(metric: str, rows: Sequence[Metric]) -> float:
+    """A flow metric sums; a stock metric takes the value on the latest date (the mean
+    of several rows on that date, so that row order never matters)."""
+    if not is_stock(metric):
+        return math.fsum(r.value for r in rows)
+    latest = max(r.date for r in rows)
+    on_latest = [r.value for r in rows if r.date == latest]
+    return math.fsum(on_latest) / len(on_latest)
+
+
+def derived_rate(name: str, values: dict[str, float]) -> float | None:
+    """A derived rate from the aggregated inputs of one scope; None when an input is
+    missing or the denominator is zero."""
+    num, den = DERIVED_RATES[name]
+    if num not in values or den not in values:
+        return None
+    if name == "Net sentiment":
+        pos, neg = values[num], values[den]
+        return (pos - neg) / (pos + neg) if pos + neg != 0 else None
+    return values[num] / values[den] if values[den] != 0 else None
+
+
+def _metric_order(name: str) -> tuple[int, int, str]:
+    if name in STANDARD_METRICS:
+        return (0, STANDARD_METRICS.index(name), name)
+    if name in DERIVED_RATES:
+        return (2, list(DERIVED_RATES).index(name), name)
+    return (1, 0, name.casefold())
+
+
+def metric_values(
+    program: Program, metrics: Sequence[Metric], goals: Sequence[Goal], buckets: Sequence[Bucket]
+) -> list[MetricValue]:
+    """Every metric per period, programme-wide (all rows) and per goal, plus derived rates."""
+    scopes: list[tuple[str | None, list[Metric]]] = [(None, list(metrics))]
+    for g in goals:
+        rows = [m for m in metrics if m.goal_id == g.id]
+        if rows:
+            scopes.append((g.id, rows))
+    out: list[MetricValue] = []
+    for goal_id, rows in scopes:
+        grouped: dict[tuple[int, str], list[Metric]] = defaultdict(list)
+        for m in rows:
+            grouped[(bucket_index(program, m.date), m.metric)].append(m)
+        for i, bucket in enumerate(buckets):
+            values = {name: aggregate(name, ms) for (bi, name), ms in grouped.items() if bi == i}
+            for name in list(DERIVED_RATES):
+                if name in values:  # a rate the user measured himself wins over ours
+                    continue
+                rate = derived_rate(name, values)
+                if rate is not None:
+                    out.append(MetricValue(name, bucket.label, goal_id, rate, derived=True))
+            for name in sorted(values, key=_metric_order):
+                out.append(MetricValue(name, bucket.label, goal_id, values[name]))
+    out.sort(key=lambda v: (v.goal_id is not None, v.goal_id or "", _metric_order(v.metric), v.period))
+    return out
+
+
+def kpi_actual(kpi: str, rows: Sequence[Metric]) -> float | None:
+    """A goal's Actual: its KPI over its rows from Period start to As of."""
+    own = [r for r in rows if r.metric == kpi]
+    if own:
+        return aggregate(kpi, own)
+    if kpi in DERIVED_RATES:
+        inputs: dict[str, list[Metric]] = defaultdict(list)
+        for r in rows:
+            if r.metric in DERIVED_RATES[kpi]:
+                inputs[r.metric].append(r)
+        return derived_rate(kpi, {name: aggregate(name, ms) for name, ms in inputs.items()})
+    return None
+
+
+def goal_kpi(goal: Goal, program: Program, rows: Sequence[Metric]) -> Kpi:
+    """Actual, attainment and status of one goal, judged at As of (never today)."""
+    actual = kpi_actual(goal.kpi, rows) if goal.kpi else None
+    attainment = None
+    if not goal.measurable:
+        status = "Not measurable"
+    elif actual is None:
+        status = "No data"
+    else:
+        baseline = goal.baseline if goal.baseline is not None else 0.0
+        target, target_date = goal.target, goal.target_date
+        assert target is not None and target_date is not None  # measurable
+        if target != baseline:
+            attainment = (actual - baseline) / (target - baseline)
+            achieved = attainment >= 1
+        else:  # nothing to gain: achieved when the actual is on the right side of the target
+            achieved = actual >= target if goal.direction != "Decrease" else actual <= target
+        if achieved:
+            status = "Achieved"
+        elif program.as_of > target_date:
+            status = "Missed"
+        else:
+            span = (target_date - program.period_start).days
+            elapsed = (program.as_of - program.period_start).days / span if span > 0 else 1.0
+            status = "On track" if attainment is not None and attainment >= elapsed else "At risk"
+    return Kpi(
+        name=goal.kpi,
+        baseline=goal.baseline,
+        target=goal.target,
+        target_date=goal.target_date,
+        direction=goal.direction,
+        actual=actual,
+        attainment=attainment,
+        status=status,
+    )
+
+
+# --- the whole computation ---------------------------------------------------------
+
+
+def natural_key(text: str) -> tuple:
+    """G2 before G10: IDs sort as people read them, so results never follow row order."""
+    return tuple(int(p) if p.isdigit() else p.casefold() for p in re.split(r"(\d+)", text))
+
+
+def _group(items: Iterable, key: Callable) -> dict:
+    out: dict = defaultdict(list)
+    for item in items:
+        out[key(item)].append(item)
+    return out
+
+
+def _within_period(records: Records) -> tuple[Records, list[Issue]]:
+    """Rows dated outside Period start..As of. The loader already drops them with a
+    warning; this guard keeps the engine total for records built any other way."""
+    program = records.program
+    issues: list[Issue] = []
+
+    def keep(rows: tuple) -> tuple:
+        kept = []
+        for r in sorted(rows, key=lambda r: r.source):
+            if program.period_start <= r.date <= program.as_of:
+                kept.append(r)
+            else:
+                issues.append(
+                    warning(
+                        r.source,
+                        f"dated {r.date.isoformat()}, outside {program.period_start.isoformat()}"
+                        f"..{program.as_of.isoformat()} (Period start..As of): not counted",
+                    )
+                )
+        return tuple(kept)
+
+    trimmed = replace(
+        records, costs=keep(records.costs), returns=keep(records.returns), metrics=keep(records.metrics)
+    )
+    return trimmed, issues
+
+
+def compute(records: Records) -> Results:
+    """Compute every figure the outputs show from the loaded records."""
+    program = records.program
+    records, issues = _within_period(records)
+    ledger, attribution_issues = attribute(records)
+    issues.extend(attribution_issues)
+    buckets = buckets_for(program)
+    labels = [b.label for b in buckets]
+
+    ledger = tuple(
+        sorted(
+            ledger,
+            key=lambda ln: (
+                ln.date,
+                natural_key(ln.transaction_ref),
+                natural_key(ln.initiative_id),
+                ln.source,
+            ),
+        )
+    )
+    # every counted cost to the cent, like every counted return, so that all sums reconcile as shown
+    costs = sorted(
+        (replace(c, amount=cents(c.amount)) for c in records.costs), key=lambda c: (c.date, c.source)
+    )
+    cost_lines = tuple(
+        CostLine(
+            c.source,
+            c.date,
+            c.initiative_id,
+            c.goal_id,
+            c.category,
+            c.amount,
+            labels[bucket_index(program, c.date)],
+        )
+        for c in costs
+    )
+
+    goals = sorted(records.goals, key=lambda g: natural_key(g.id))
+    initiatives = sorted(records.initiatives, key=lambda i: natural_key(i.id))
+    costs_by_goal = _group(costs, lambda c: c.goal_id)
+    costs_by_initiative = _group(costs, lambda c: c.initiative_id)
+    lines_by_goal = _group(ledger, lambda ln: ln.goal_id)
+    lines_by_initiative = _group(ledger, lambda ln: ln.initiative_id)
+    metrics_by_goal = _group(records.metrics, lambda m: m.goal_id)
+
+    def invested(rows: Iterable[Cost]) -> Decimal:
+        return sum((c.amount for c in rows), ZERO)
+
+    total_investment = invested(costs)
+    unallocated = invested(costs_by_goal.get(None, ()))
+    totals = figures(total_investment, ledger)
+    program_months = monthly_nets(program, costs, ledger)
+
+    goal_results = []
+    for g in goals:
+        g_costs, g_lines = costs_by_goal.get(g.id, []), lines_by_goal.get(g.id, [])
+        months = monthly_nets(program, g_costs, g_lines)
+        goal_results.append(
+            GoalResult(
+                id=g.id,
+                name=g.name,
+                objective=g.objective,
+                owner=g.owner,
+                measurable=g.measurable,
+                figures=figures(invested(g_costs), g_lines),
+                payback_months=payback_months(months),
+                npv=npv(months, program.discount_rate),
+                kpi=goal_kpi(g, program, metrics_by_goal.get(g.id, [])),
+            )
+        )
+        if invested(g_costs) < 0:
+            issues.append(warning(g.source, f"goal {g.id}: credits exceed costs, so it has no ROI"))
+
+    initiative_results = [
+        InitiativeResult(
+            id=i.id,
+            name=i.name,
+            goal_id=i.goal_id,
+            channel=i.channel,
+            figures=figures(invested(costs_by_initiative.get(i.id, [])), lines_by_initiative.get(i.id, [])),
+        )
+        for i in initiatives
+    ]
+
+    by_channel = _group(initiatives, lambda i: i.channel or NO_CHANNEL)
+    channel_results = []
+    for channel in sorted(by_channel, key=lambda ch: (ch == NO_CHANNEL, ch.casefold())):
+        ids = {i.id for i in by_channel[channel]}
+        channel_results.append(
+            ChannelResult(
+                channel,
+                figures(
+                    invested(c for c in costs if c.initiative_id in ids),
+                    [ln for ln in ledger if ln.initiative_id in ids],
+                ),
+            )
+        )
+
+    by_category = _group(costs, lambda c: c.category or NO_CATEGORY)
+
+    def category_order(cat: str) -> tuple:
+        if cat in COST_CATEGORIES:
+            return (0, COST_CATEGORIES.index(cat), "")
+        return (2, 0, "") if cat == NO_CATEGORY else (1, 0, cat.casefold())
+
+    category_results = []
+    for cat in sorted(by_category, key=category_order):
+        amount = invested(by_category[cat])
+        with localcontext() as ctx:
+            ctx.prec = 28
+            share = amount / total_investment if total_investment > 0 else None
+        category_results.append(CategoryResult(cat, amount, share))
+
+    period_results = []
+    cum_inv = cum_ret = ZERO
+    costs_by_bucket = _group(costs, lambda c: bucket_index(program, c.date))
+    lines_by_bucket = _group(ledger, lambda ln: bucket_index(program, ln.date))
+    for i, b in enumerate(buckets):
+        inv = invested(costs_by_bucket.get(i, []))
+        rets = returns_by_type(lines_by_bucket.get(i, []))
+        cum_inv += inv
+        cum_ret += rets.total
+        period_results.append(
+            PeriodResult(b.label, b.start, b.end, inv, rets, rets.total - inv, cum_inv, cum_ret)
+        )
+
+    if total_investment < 0:
+        issues.append(warning("Costs", "credits exceed costs over the programme, so it has no ROI"))
+    unknown = _group(
+        (m for m in records.metrics if m.metric not in STANDARD_METRICS and m.metric not in DERIVED_RATES),
+        lambda m: m.metric,
+    )
+    for name in sorted(unknown, key=str.casefold):
+        first = min(m.source for m in unknown[name])
+        kind = "a stock (its last value per period)" if is_stock(name) else "a flow (summed per period)"
+        issues.append(info(first, f"metric {name!r} is not a standard metric; it is counted as {kind}"))
+
+    return Results(
+        program=program,
+        totals=totals,
+        unallocated_investment=unallocated,
+        payback_months=payback_months(program_months),
+        npv=npv(program_months, program.discount_rate),
+        goals=tuple(goal_results),
+        initiatives=tuple(initiative_results),
+        channels=tuple(channel_results),
+        categories=tuple(category_results),
+        periods=tuple(period_results),
+        ledger=ledger,
+        cost_lines=cost_lines,
+        metrics=tuple(metric_values(program, records.metrics, goals, buckets)),
+        issues=tuple(issues),
+    )

@@ -1,0 +1,856 @@
+"""Results -> a plain description of the four output sheets (ROI, KPI, Ledger,
+Checks): cells with a value or a formula plus its cached value, a named style,
+merged titles, column widths, frozen panes and charts.
+
+No file format lives here: ``write`` turns a Layout into OOXML parts, and the
+Excel button can write the same Layout through xlwings.
+
+The ROI figures are formulas over the Ledger sheet (SUMIFS by goal,
+initiative, channel, category and period) so a reader can audit every number;
+their cached values are the engine's figures. While building each formula we
+also evaluate it here over the same lines; where the engine's figure differs
+from what Excel will compute, the mismatch is reported as an Issue instead of
+being silently hidden by the cache.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from .model import CellRef, Issue, Severity, column_letter, warning
+from .results import Figures, Results
+
+Value = str | Decimal | float | int | date | None
+
+MAX_TEXT = 32767  # Excel's limit for the text of one cell
+MAX_CRITERION = 250  # Excel rejects string literals over 255 characters in a formula
+
+
+# --- the plain description ---------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Style:
+    """A cell format in words: what a finance reader sees, not how a file stores it."""
+
+    num_format: str = "General"
+    bold: bool = False
+    italic: bool = False
+    size: float = 11
+    color: str | None = None  # font colour, RRGGBB
+    fill: str | None = None  # solid background, RRGGBB
+    border_top: bool = False
+    border_bottom: bool = False
+    wrap: bool = False
+    align: str | None = None  # "left", "center", "right"
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    """One cell. With a formula (no leading ``=``), ``value`` is its cached result."""
+
+    row: int  # 1-based
+    col: int  # 1-based
+    value: Value
+    style: str = "text"
+    formula: str | None = None
+
+    @property
+    def ref(self) -> str:
+        return f"{column_letter(self.col)}{self.row}"
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    name: str
+    values: str  # an absolute range with its sheet: ROI!$H$30:$H$32
+
+
+@dataclass(frozen=True, slots=True)
+class Chart:
+    kind: str  # "line" or "column"
+    title: str
+    categories: str
+    series: tuple[Series, ...]
+    row: int  # top-left anchor cell, 1-based
+    col: int
+    y_format: str = "General"  # number format of the value axis
+    width: int = 560  # pixels
+    height: int = 300
+
+
+@dataclass(frozen=True, slots=True)
+class SheetLayout:
+    name: str
+    cells: tuple[Cell, ...]  # sorted by row, then column
+    merges: tuple[str, ...] = ()  # "A1:H1"
+    widths: tuple[tuple[int, float], ...] = ()  # (column, width in characters)
+    freeze: tuple[int, int] | None = None  # first unfrozen (row, col), e.g. (5, 1) = A5
+    heights: tuple[tuple[int, float], ...] = ()  # (row, height in points) where not the default
+    charts: tuple[Chart, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    sheets: tuple[SheetLayout, ...]
+    styles: dict[str, Style] = field(default_factory=dict)
+
+
+# --- styles ----------------------------------------------------------------
+
+HEADER_FILL = "DCE6F1"
+TOTAL_FILL = "F2F2F2"
+
+
+def styles_for(currency: str) -> dict[str, Style]:
+    """The named styles every sheet uses; money carries the programme's currency."""
+    code = currency if re.fullmatch(r"[A-Za-z]{3}", currency or "") else ""
+    suffix = f' "{code.upper()}"' if code else ""
+    money = f"#,##0.00{suffix};[Red]-#,##0.00{suffix}"
+    percent = "0.0%;[Red]-0.0%"
+    return {
+        "title": Style(bold=True, size=14),
+        "subtitle": Style(italic=True, color="595959"),
+        "note": Style(italic=True, color="595959", size=9),
+        "section": Style(bold=True, size=12, border_bottom=True),
+        "header": Style(bold=True, fill=HEADER_FILL, wrap=True, border_bottom=True),
+        "header_right": Style(bold=True, fill=HEADER_FILL, wrap=True, border_bottom=True, align="right"),
+        "text": Style(),
+        "date": Style(num_format="yyyy-mm-dd"),
+        "money": Style(num_format=money),
+        "percent": Style(num_format=percent),
+        "number": Style(num_format="#,##0.00"),
+        "integer": Style(num_format="#,##0"),
+        "general": Style(),
+        "total_label": Style(bold=True, fill=TOTAL_FILL, border_top=True),
+        "total_money": Style(num_format=money, bold=True, fill=TOTAL_FILL, border_top=True),
+        "total_percent": Style(num_format=percent, bold=True, fill=TOTAL_FILL, border_top=True),
+        "total_text": Style(bold=True, fill=TOTAL_FILL, border_top=True),
+        "error": Style(bold=True, color="C00000"),
+        "warning": Style(bold=True, color="9C5700"),
+        "info": Style(color="1F4E79"),
+    }
+
+
+# --- a small sheet builder ---------------------------------------------------
+
+
+class _Sheet:
+    def __init__(self, name: str, issues: list[Issue]) -> None:
+        self.name = name
+        self.cells: dict[tuple[int, int], Cell] = {}
+        self.merges: list[str] = []
+        self.widths: dict[int, float] = {}
+        self.charts: list[Chart] = []
+        self.freeze: tuple[int, int] | None = None
+        self._issues = issues
+
+    def put(self, row: int, col: int, value: Value, style: str = "text", formula: str | None = None) -> str:
+        if isinstance(value, str) and len(value) > MAX_TEXT:
+            self._issues.append(
+                warning(CellRef(self.name, row, col), f"text cut to Excel's {MAX_TEXT} characters")
+            )
+            value = value[:MAX_TEXT]
+        self.cells[(row, col)] = Cell(row, col, value, style, formula)
+        return f"{column_letter(col)}{row}"
+
+    def title(self, row: int, text: str, style: str, last_col: int) -> None:
+        self.put(row, 1, text, style)
+        self.merges.append(f"A{row}:{column_letter(last_col)}{row}")
+
+    def done(self) -> SheetLayout:
+        return SheetLayout(
+            name=self.name,
+            cells=tuple(self.cells[k] for k in sorted(self.cells)),
+            merges=tuple(self.merges),
+            widths=tuple(sorted(self.widths.items())),
+            freeze=self.freeze,
+            heights=tuple(
+                sorted({c.row: 30.0 for c in self.cells.values() if c.style.startswith("header")}.items())
+            ),
+            charts=tuple(self.charts),
+        )
+
+
+def _fraction(x: Decimal | float | None) -> Value:
+    return None if x is None else x
+
+
+def _text_literal(text: str) -> str:
+    """A formula string literal: quotes doubled, so user text can never end it."""
+    return '"' + text.replace('"', '""') + '"'
+
+
+def _equals_criterion(text: str) -> str:
+    """A SUMIFS criterion that matches ``text`` exactly: '=' stops '<5' or '>x'
+    from being read as comparisons, '~' escapes the wildcards * and ?."""
+    escaped = text.replace("~", "~~").replace("*", "~*").replace("?", "~?")
+    return _text_literal("=" + escaped)
+
+
+# --- the Ledger table: both counted returns and cost lines -------------------
+
+LEDGER_HEADERS = (
+    ("Kind", "text", 9),
+    ("Source", "text", 14),
+    ("Date", "date", 11),
+    ("Period", "text", 9),
+    ("Goal ID", "text", 10),
+    ("Initiative ID", "text", 12),
+    ("Channel", "text", 16),
+    ("Type / category", "text", 17),
+    ("Confidence", "text", 11),
+    ("Transaction ref", "text", 16),
+    ("Amount", "money", 14),
+    ("Attribution", "percent", 11),
+    ("Gross margin", "percent", 11),
+    ("Credit share", "percent", 11),
+    ("Counted", "money", 14),
+    ("Via", "text", 12),
+    ("Touchpoint", "text", 16),
+)
+LEDGER_FIRST_ROW = 5
+RETURN, COST = "Return", "Cost"
+NONE_LABEL = "(none)"
+
+
+@dataclass(frozen=True, slots=True)
+class _Line:
+    kind: str
+    source: str
+    date: date
+    period: str
+    goal: str | None
+    initiative: str | None
+    channel: str | None
+    type: str
+    confidence: str | None
+    tx: str | None
+    amount: Decimal
+    attribution: Decimal | None
+    margin: Decimal | None
+    share: Decimal | None
+    counted: Decimal
+    via: str | None
+    touchpoint: str | None
+
+    def cells(self) -> tuple[Value, ...]:
+        return (
+            self.kind,
+            self.source,
+            self.date,
+            self.period,
+            self.goal,
+            self.initiative,
+            self.channel,
+            self.type,
+            self.confidence,
+            self.tx,
+            self.amount,
+            self.attribution,
+            self.margin,
+            self.share,
+            self.counted,
+            self.via,
+            self.touchpoint,
+        )
+
+
+# column keys used in formulas -> 1-based Ledger column
+_COL = {
+    "kind": 1,
+    "date": 3,
+    "goal": 5,
+    "initiative": 6,
+    "channel": 7,
+    "type": 8,
+    "confidence": 9,
+    "counted": 15,
+}
+
+
+def _period_of(results: Results, day: date) -> str:
+    for p in results.periods:
+        if p.start <= day <= p.end:
+            return p.label
+    return ""
+
+
+def _ledger_lines(results: Results) -> list[_Line]:
+    channel_of = {i.id: (i.channel or NONE_LABEL) for i in results.initiatives}
+    lines = [
+        _Line(
+            RETURN,
+            str(x.source),
+            x.date,
+            _period_of(results, x.date),
+            x.goal_id,
+            x.initiative_id,
+            channel_of.get(x.initiative_id, NONE_LABEL),
+            x.return_type,
+            x.confidence,
+            x.transaction_ref,
+            x.amount,
+            x.attribution,
+            x.margin,
+            x.credit_share,
+            x.counted,
+            x.via,
+            str(x.touchpoint) if x.touchpoint else None,
+        )
+        for x in results.ledger
+    ]
+    lines += [
+        _Line(
+            COST,
+            str(c.source),
+            c.date,
+            c.period,
+            c.goal_id,
+            c.initiative_id,
+            channel_of.get(c.initiative_id) if c.initiative_id else None,
+            c.category or NONE_LABEL,
+            None,
+            None,
+            c.amount,
+            None,
+            None,
+            None,
+            c.amount,
+            None,
+            None,
+        )
+        for c in results.cost_lines
+    ]
+    return lines
+
+
+Pred = Callable[[_Line], bool]
+
+
+class _Sums:
+    """Builds SUMIFS formulas over the Ledger and evaluates them on the same lines."""
+
+    def __init__(self, lines: list[_Line]) -> None:
+        self.lines = lines
+        last = LEDGER_FIRST_ROW + max(len(lines), 1) - 1
+        self._range = {
+            k: f"Ledger!${column_letter(c)}${LEDGER_FIRST_ROW}:${column_letter(c)}${last}"
+            for k, c in _COL.items()
+        }
+
+    def sumifs(self, conds: Iterable[tuple[str, str, Pred]]) -> tuple[str, Decimal]:
+        conds = list(conds)
+        args = "".join(f",{self._range[key]},{crit}" for key, crit, _ in conds)
+        total = sum((x.counted for x in self.lines if all(p(x) for _, _, p in conds)), Decimal(0))
+        return f"SUMIFS({self._range['counted']}{args})", total
+
+
+def _eq(key: str, text: str, cell: str) -> tuple[str, str, Pred]:
+    """Exact match on a Ledger column; long keys fall back to the row's own cell."""
+    literal_ok = len(text) <= MAX_CRITERION and not any(ord(ch) < 32 for ch in text)
+    crit = _equals_criterion(text) if literal_ok else f'"="&{cell}'
+    folded = text.casefold()  # SUMIFS compares text case-insensitively, and so do we
+    return key, crit, lambda x: (getattr(x, key) or "").casefold() == folded
+
+
+IS_COST = ("kind", _text_literal(COST), lambda x: x.kind == COST)
+IS_RETURN = ("kind", _text_literal(RETURN), lambda x: x.kind == RETURN)
+NOT_LOW = ("confidence", _text_literal("<>Low"), lambda x: x.confidence != "Low")
+HIGH = ("confidence", _text_literal("High"), lambda x: x.confidence == "High")
+
+
+def _of_type(name: str) -> tuple[str, str, Pred]:
+    return "type", _equals_criterion(name), lambda x: x.type == name
+
+
+# --- ROI ---------------------------------------------------------------------
+
+FIGURE_HEADERS = (
+    "Investment",
+    "New revenue",
+    "Cost savings",
+    "Spending avoided",
+    "Return (expected)",
+    "Return (conservative)",
+    "Return (optimistic)",
+    "Net return (expected)",
+    "ROI conservative",
+    "ROI expected",
+    "ROI optimistic",
+)
+BLOCK = 5  # figures start in column E in every ROI table
+ROI_LAST_COL = 17
+
+
+class _Roi:
+    def __init__(self, results: Results, sums: _Sums, issues: list[Issue]) -> None:
+        self.r = results
+        self.sums = sums
+        self.issues = issues
+        self.s = _Sheet("ROI", issues)
+
+    def check(self, row: int, col: int, engine: Decimal | None, formula_value: Decimal | None) -> None:
+        if engine is None and formula_value is None:
+            return
+        if engine is None or formula_value is None or abs(Decimal(engine) - formula_value) > Decimal("0.005"):
+            self.issues.append(
+                warning(
+                    CellRef("ROI", row, col),
+                    f"the engine's figure {_show(engine)} differs from the Ledger formula's "
+                    f"{_show(formula_value)}; the cell shows the engine's figure until recalculated",
+                )
+            )
+
+    def money(self, row: int, col: int, engine: Decimal, conds: list, total: bool = False) -> str:
+        formula, value = self.sums.sumifs(conds)
+        self.check(row, col, engine, value)
+        return self.s.put(row, col, engine, "total_money" if total else "money", formula)
+
+    def figures(self, row: int, scope: list, f: Figures, total: bool = False) -> None:
+        """The eleven figure columns of one slice (goal, initiative, channel or the programme)."""
+        c = BLOCK
+        inv = self.money(row, c, f.investment, [IS_COST, *scope], total)
+        self.money(
+            row, c + 1, f.returns.new_revenue, [IS_RETURN, *scope, _of_type("New revenue"), NOT_LOW], total
+        )
+        self.money(
+            row, c + 2, f.returns.cost_savings, [IS_RETURN, *scope, _of_type("Cost savings"), NOT_LOW], total
+        )
+        self.money(
+            row,
+            c + 3,
+            f.returns.spending_avoided,
+            [IS_RETURN, *scope, _of_type("Spending avoided"), NOT_LOW],
+            total,
+        )
+        self.money_formula(
+            row,
+            c + 4,
+            f.returns_by_scenario.expected,
+            f"SUM({column_letter(c + 1)}{row}:{column_letter(c + 3)}{row})",
+            total,
+        )
+        cons = self.money(row, c + 5, f.returns_by_scenario.conservative, [IS_RETURN, *scope, HIGH], total)
+        opt = self.money(row, c + 6, f.returns_by_scenario.optimistic, [IS_RETURN, *scope], total)
+        exp = f"{column_letter(c + 4)}{row}"
+        self.money_formula(row, c + 7, f.net_return, f"{exp}-{inv}", total)
+        for k, (ret, roi) in enumerate(
+            ((cons, f.roi.conservative), (exp, f.roi.expected), (opt, f.roi.optimistic))
+        ):
+            self.s.put(
+                row,
+                c + 8 + k,
+                _fraction(roi) if roi is not None else "",
+                "total_percent" if total else "percent",
+                f'IF({inv}=0,"",({ret}-{inv})/{inv})',
+            )
+
+    def money_formula(self, row: int, col: int, value: Decimal | None, formula: str, total: bool) -> str:
+        return self.s.put(row, col, value, "total_money" if total else "money", formula)
+
+    def headers(self, row: int, labels: Iterable[tuple[int, str]]) -> None:
+        for col, label in labels:
+            self.s.put(row, col, label, "header" if col < BLOCK else "header_right")
+
+    def build(self) -> SheetLayout:
+        r, s = self.r, self.s
+        p = r.program
+        s.title(1, f"Return on investment: {p.name}", "title", 12)
+        s.title(
+            2,
+            f"{p.currency} · {p.period_start:%Y-%m-%d} to {p.period_end:%Y-%m-%d} · as of "
+            f"{p.as_of:%Y-%m-%d} · attribution: {p.attribution_model}",
+            "subtitle",
+            12,
+        )
+        s.title(
+            3,
+            "ROI = (return - investment) / investment. Only transaction-linked returns count; "
+            "every figure is a formula over the Ledger sheet. Expected = High + Medium confidence, "
+            "conservative = High, optimistic = all. Reach and engagement are on KPI, never in ROI.",
+            "note",
+            17,
+        )
+        row = 5
+        s.freeze = (5, 3)
+        row = self.goals(row) + 2
+        row, period_rows = self.periods(row)
+        row = self.initiatives(row + 2) + 2
+        row = self.channels(row) + 2
+        self.categories(row)
+        for col, width in ((1, 12), (2, 32), (3, 14), (4, 16)):
+            s.widths[col] = width
+        for col in range(BLOCK, ROI_LAST_COL + 1):
+            s.widths[col] = 14
+        self.charts(period_rows)
+        return s.done()
+
+    def goals(self, row: int) -> int:
+        r, s = self.r, self.s
+        s.put(row, 1, "By goal", "section")
+        row += 1
+        self.headers(
+            row,
+            [
+                (1, "Goal ID"),
+                (2, "Goal"),
+                (3, "Objective"),
+                (4, "Owner"),
+                *((BLOCK + k, h) for k, h in enumerate(FIGURE_HEADERS)),
+                (16, "Payback (months)"),
+                (17, "NPV"),
+            ],
+        )
+        first = row + 1
+        for g in r.goals:
+            row += 1
+            s.put(row, 1, g.id)
+            s.put(row, 2, g.name)
+            s.put(row, 3, g.objective)
+            s.put(row, 4, g.owner)
+            self.figures(row, [_eq("goal", g.id, f"$A{row}")], g.figures)
+            s.put(
+                row,
+                16,
+                g.payback_months if g.payback_months is not None else "not reached",
+                "integer" if g.payback_months is not None else "text",
+            )
+            s.put(row, 17, g.npv, "money")
+        self.goal_rows = (first, row)
+        row += 1
+        s.put(row, 1, "Unallocated")
+        s.put(row, 2, "Programme overhead: costs with neither initiative nor goal")
+        total_row = row + 1
+        inv_col = column_letter(BLOCK)
+        goal_inv = f"SUM({inv_col}{first}:{inv_col}{row - 1})" if r.goals else "0"
+        s.put(row, BLOCK, r.unallocated_investment, "money", f"{inv_col}{total_row}-{goal_inv}")
+        allocated = sum((g.figures.investment for g in r.goals), Decimal(0))
+        self.check(row, BLOCK, r.unallocated_investment, r.totals.investment - allocated)
+        row = total_row
+        s.put(row, 1, "Total", "total_label")
+        for col in (2, 3, 4):
+            s.put(row, col, None, "total_label")
+        self.figures(row, [], r.totals, total=True)
+        s.put(row, 16, r.payback_months if r.payback_months is not None else "not reached", "total_text")
+        s.put(row, 17, r.npv, "total_money")
+        if r.npv is None:
+            s.put(row + 1, 17, "NPV needs a discount rate on Program", "note")
+            row += 1
+        return row
+
+    def periods(self, row: int) -> tuple[int, tuple[int, int]]:
+        r, s = self.r, self.s
+        s.put(row, 1, f"By period ({r.program.reporting_period.lower()})", "section")
+        row += 1
+        self.headers(
+            row,
+            [
+                (1, "Period"),
+                (2, "Start"),
+                (3, "End"),
+                (BLOCK, "Investment"),
+                (6, "Return (expected)"),
+                (7, "Net return"),
+                (8, "Cumulative investment"),
+                (9, "Cumulative return"),
+                (10, "Cumulative net"),
+            ],
+        )
+        first = row + 1
+        for p in r.periods:
+            row += 1
+            s.put(row, 1, p.label)
+            start = s.put(row, 2, p.start, "date")
+            end = s.put(row, 3, p.end, "date")
+            in_period = [
+                ("date", f'">="&{start}', lambda x, d=p.start: x.date >= d),
+                ("date", f'"<="&{end}', lambda x, d=p.end: x.date <= d),
+            ]
+            inv = self.money(row, BLOCK, p.investment, [IS_COST, *in_period])
+            ret = self.money(row, 6, p.returns.total, [IS_RETURN, NOT_LOW, *in_period])
+            s.put(row, 7, p.net_return, "money", f"{ret}-{inv}")
+            prev = row - 1
+            s.put(row, 8, p.cumulative_investment, "money", inv if row == first else f"H{prev}+{inv}")
+            s.put(row, 9, p.cumulative_return, "money", ret if row == first else f"I{prev}+{ret}")
+            s.put(row, 10, p.cumulative_return - p.cumulative_investment, "money", f"I{row}-H{row}")
+        last = row
+        row += 1
+        s.put(row, 1, "Total", "total_label")
+        for col in (2, 3):
+            s.put(row, col, None, "total_label")
+        for col, value in (
+            (BLOCK, sum((p.investment for p in r.periods), Decimal(0))),
+            (6, sum((p.returns.total for p in r.periods), Decimal(0))),
+            (7, sum((p.net_return for p in r.periods), Decimal(0))),
+        ):
+            letter = column_letter(col)
+            formula = f"SUM({letter}{first}:{letter}{last})" if r.periods else "0"
+            s.put(row, col, value, "total_money", formula)
+        return row, (first, last)
+
+    def initiatives(self, row: int) -> int:
+        r, s = self.r, self.s
+        s.put(row, 1, "By initiative", "section")
+        row += 1
+        self.headers(
+            row,
+            [
+                (1, "Initiative ID"),
+                (2, "Initiative"),
+                (3, "Goal ID"),
+                (4, "Channel"),
+                *((BLOCK + k, h) for k, h in enumerate(FIGURE_HEADERS)),
+            ],
+        )
+        for i in r.initiatives:
+            row += 1
+            s.put(row, 1, i.id)
+            s.put(row, 2, i.name)
+            s.put(row, 3, i.goal_id)
+            s.put(row, 4, i.channel or NONE_LABEL)
+            self.figures(row, [_eq("initiative", i.id, f"$A{row}")], i.figures)
+        return row
+
+    def channels(self, row: int) -> int:
+        r, s = self.r, self.s
+        s.put(row, 1, "By channel", "section")
+        row += 1
+        self.headers(row, [(1, "Channel"), *((BLOCK + k, h) for k, h in enumerate(FIGURE_HEADERS))])
+        for c in r.channels:
+            row += 1
+            s.put(row, 1, c.channel)
+            self.figures(row, [_eq("channel", c.channel, f"$A{row}")], c.figures)
+        return row
+
+    def categories(self, row: int) -> int:
+        r, s = self.r, self.s
+        s.put(row, 1, "Investment by cost category", "section")
+        row += 1
+        self.headers(row, [(1, "Category"), (BLOCK, "Investment"), (6, "Share")])
+        first = row + 1
+        total_row = first + len(r.categories)
+        for c in r.categories:
+            row += 1
+            s.put(row, 1, c.category)
+            inv = self.money(row, BLOCK, c.investment, [IS_COST, _eq("type", c.category, f"$A{row}")])
+            total = f"${column_letter(BLOCK)}${total_row}"
+            s.put(
+                row, 6, c.share if c.share is not None else "", "percent", f'IF({total}=0,"",{inv}/{total})'
+            )
+        row = total_row
+        s.put(row, 1, "Total", "total_label")
+        letter = column_letter(BLOCK)
+        formula = f"SUM({letter}{first}:{letter}{row - 1})" if r.categories else "0"
+        s.put(row, BLOCK, sum((c.investment for c in r.categories), Decimal(0)), "total_money", formula)
+        s.put(
+            row,
+            6,
+            Decimal(1) if r.categories and r.totals.investment else "",
+            "total_percent",
+            f'IF({letter}{row}=0,"",1)',
+        )
+        return row
+
+    def charts(self, period_rows: tuple[int, int]) -> None:
+        first, last = period_rows
+        s, anchor_col = self.s, ROI_LAST_COL + 2
+        if last >= first:
+            s.charts.append(
+                Chart(
+                    kind="line",
+                    title="Cumulative return vs cumulative investment",
+                    categories=f"ROI!$A${first}:$A${last}",
+                    series=(
+                        Series("Cumulative investment", f"ROI!$H${first}:$H${last}"),
+                        Series("Cumulative return (expected)", f"ROI!$I${first}:$I${last}"),
+                    ),
+                    row=5,
+                    col=anchor_col,
+                    y_format=self.money_format(),
+                )
+            )
+        g1, g2 = self.goal_rows
+        if g2 >= g1:
+            roi_col = BLOCK + 8
+            s.charts.append(
+                Chart(
+                    kind="column",
+                    title="ROI by goal: conservative, expected, optimistic",
+                    categories=f"ROI!$A${g1}:$A${g2}",
+                    series=tuple(
+                        Series(
+                            name, f"ROI!${column_letter(roi_col + k)}${g1}:${column_letter(roi_col + k)}${g2}"
+                        )
+                        for k, name in enumerate(("Conservative", "Expected", "Optimistic"))
+                    ),
+                    row=22,
+                    col=anchor_col,
+                    y_format="0%",
+                )
+            )
+
+    def money_format(self) -> str:
+        return styles_for(self.r.program.currency)["money"].num_format
+
+
+def _show(x: Decimal | None) -> str:
+    return "(none)" if x is None else f"{Decimal(x):,.2f}"
+
+
+# --- KPI -----------------------------------------------------------------------
+
+LEADING_METRICS = ("Reach", "Impressions", "Engagements", "Engagement rate", "Influence score")
+
+
+def _kpi(results: Results, issues: list[Issue]) -> SheetLayout:
+    s = _Sheet("KPI", issues)
+    p = results.program
+    s.title(1, f"Goals and value metrics: {p.name}", "title", 10)
+    s.title(
+        2,
+        "Value (reach, engagement, influence, referrals) is real but intangible: it is reported "
+        "here, beside ROI, never inside it.",
+        "note",
+        10,
+    )
+    row = 4
+    s.put(row, 1, "Goal attainment", "section")
+    row += 1
+    headers = (
+        "Goal ID",
+        "Goal",
+        "KPI",
+        "Direction",
+        "Baseline",
+        "Target",
+        "Target date",
+        "Actual",
+        "Attainment",
+        "Status",
+    )
+    for col, h in enumerate(headers, 1):
+        s.put(row, col, h, "header")
+    s.freeze = (row + 1, 3)
+    for g in results.goals:
+        row += 1
+        k = g.kpi
+        s.put(row, 1, g.id)
+        s.put(row, 2, g.name)
+        s.put(row, 3, k.name if k.name else "(no KPI)")
+        s.put(row, 4, k.direction)
+        for col, v in ((5, k.baseline), (6, k.target), (8, k.actual)):
+            s.put(row, col, v, "general")
+        s.put(row, 7, k.target_date, "date")
+        s.put(
+            row,
+            9,
+            k.attainment if k.attainment is not None else "",
+            "percent",
+            f'IF(OR(E{row}="",F{row}="",H{row}="",F{row}=E{row}),"",(H{row}-E{row})/(F{row}-E{row}))',
+        )
+        s.put(row, 10, k.status, "error" if k.status in ("Missed", "At risk") else "text")
+    row += 2
+    s.put(row, 1, "Value metrics by period", "section")
+    row += 1
+    labels = [pr.label for pr in results.periods]
+    extra = sorted({m.period for m in results.metrics} - set(labels))
+    labels += extra
+    s.put(row, 1, "Scope", "header")
+    s.put(row, 2, "Metric", "header")
+    for k, label in enumerate(labels):
+        s.put(row, 3 + k, label, "header_right")
+    goal_order = {g.id: n for n, g in enumerate(results.goals)}
+    first_seen: dict[tuple[str | None, str, bool], int] = {}
+    for n, m in enumerate(results.metrics):
+        first_seen.setdefault((m.goal_id, m.metric, m.derived), n)
+
+    def order(key: tuple[str | None, str, bool]) -> tuple:
+        goal, metric, _ = key
+        lead = LEADING_METRICS.index(metric) if metric in LEADING_METRICS else len(LEADING_METRICS)
+        scope = -1 if goal is None else goal_order.get(goal, len(goal_order))
+        return scope, str(goal), lead, first_seen[key]
+
+    values = {(m.goal_id, m.metric, m.derived, m.period): m.value for m in results.metrics}
+    for key in sorted(first_seen, key=order):
+        goal, metric, derived = key
+        row += 1
+        s.put(row, 1, "Programme" if goal is None else goal)
+        s.put(row, 2, f"{metric} (derived)" if derived else metric)
+        is_rate = derived or metric.endswith("rate") or metric == "Share of voice"
+        for k, label in enumerate(labels):
+            v = values.get((goal, metric, derived, label))
+            if v is not None:
+                style = "percent" if is_rate else ("integer" if float(v).is_integer() else "number")
+                s.put(row, 3 + k, v, style)
+    s.widths.update({1: 12, 2: 30, 3: 22, 4: 11, 5: 11, 6: 11, 7: 12, 8: 11, 9: 12, 10: 14})
+    for k in range(len(labels)):
+        s.widths.setdefault(3 + k, 12)
+    return s.done()
+
+
+# --- Ledger and Checks --------------------------------------------------------
+
+
+def _ledger(results: Results, lines: list[_Line], issues: list[Issue]) -> SheetLayout:
+    s = _Sheet("Ledger", issues)
+    s.title(1, "Ledger: every counted return and every cost line", "title", 10)
+    s.title(
+        2,
+        "Each line points to its source row. The ROI sheet's figures are SUMIFS over this table; "
+        "Counted = Amount x Attribution x Gross margin x Credit share.",
+        "note",
+        17,
+    )
+    header_row = LEDGER_FIRST_ROW - 1
+    for col, (name, _, width) in enumerate(LEDGER_HEADERS, 1):
+        s.put(header_row, col, name, "header")
+        s.widths[col] = width
+    for n, line in enumerate(lines):
+        row = LEDGER_FIRST_ROW + n
+        for col, (value, (_, style, _)) in enumerate(zip(line.cells(), LEDGER_HEADERS, strict=True), 1):
+            if value is not None:
+                s.put(row, col, value, style)
+    s.freeze = (LEDGER_FIRST_ROW, 1)
+    return s.done()
+
+
+def _checks(results: Results, issues: list[Issue]) -> SheetLayout:
+    s = _Sheet("Checks", issues)
+    s.title(1, "Checks: problems found in this workbook", "title", 3)
+    counts = {sev: sum(1 for i in results.issues if i.severity == sev) for sev in Severity}
+    summary = ", ".join(
+        f"{n} {sev.value}{'s' if n != 1 and sev != Severity.INFO else ''}" for sev, n in counts.items()
+    )
+    s.title(2, summary + ". Errors block the figures they touch; warnings do not.", "subtitle", 3)
+    for col, h in enumerate(("Severity", "Location", "Message"), 1):
+        s.put(4, col, h, "header")
+    row = 4
+    for issue in results.issues:
+        row += 1
+        s.put(row, 1, issue.severity.value, issue.severity.value)
+        s.put(row, 2, issue.where or "(workbook)")
+        s.put(row, 3, issue.message)
+    if not results.issues:
+        s.put(5, 1, "No problems found.", "text")
+    s.freeze = (5, 1)
+    s.widths.update({1: 10, 2: 18, 3: 90})
+    return s.done()
+
+
+def layout(results: Results) -> tuple[Layout, list[Issue]]:
+    """Lay out the ROI, KPI, Ledger and Checks sheets for ``results``."""
+    issues: list[Issue] = []
+    lines = _ledger_lines(results)
+    sums = _Sums(lines)
+    sheets = (
+        _Roi(results, sums, issues).build(),
+        _kpi(results, issues),
+        _ledger(results, lines, issues),
+        _checks(results, issues),
+    )
+    return Layout(sheets, styles_for(results.program.currency)), issues

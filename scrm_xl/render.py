@@ -1,0 +1,555 @@
+"""Results -> the PDF briefing (Jinja2 HTML, then WeasyPrint).
+
+The briefing keeps ROI (money linked to transactions) apart from value
+(reach, engagement, influence: real, not money). ``render_html`` builds the
+page from a view of the Results with every figure already formatted for the
+programme's Locale; ``render_pdf`` lays it out and writes it, reproducibly
+and without fetching anything but the bundled stylesheet and fonts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import mimetypes
+import os
+import threading
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
+
+import jinja2
+import weasyprint
+from markupsafe import Markup
+from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+from . import charts
+from .fmt import MISSING, Formatter
+from .model import FLOW_METRICS, Severity, is_stock_metric
+from .results import Figures, Results
+
+PAGE_SIZES = {"a4": "A4", "letter": "Letter"}
+PDF_VARIANTS = ("pdf/a-3b",)
+BUNDLED_SUFFIXES = {".css", ".ttf", ".otf", ".woff", ".woff2"}
+# the essays' three value KPIs lead the value section, in this order
+LEADING_METRICS = ("Reach", "Impressions", "Engagements", "Engagement rate", "Influence score")
+HEADLINE_VALUE = ("Reach", "Engagement rate", "Referrals", "Reviews", "Sentiment score")
+RATE_METRICS = {"Engagement rate", "Conversation rate", "Amplification rate", "Applause rate",
+                "Net sentiment", "Share of voice", "Repeat purchase rate", "Retention rate"}  # fmt: skip
+STATUS_CLASS = {"Achieved": "good", "On track": "good", "At risk": "warn", "Missed": "bad",
+                "Not measurable": "muted", "No data": "muted"}  # fmt: skip
+
+log = logging.getLogger(__name__)
+
+
+def templates_dir() -> Path:
+    """The bundled templates: inside the installed package, else the source checkout's templates/."""
+    packaged = resources.files("scrm_xl") / "templates"
+    if packaged.is_dir():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parent.parent / "templates"
+
+
+# --- the view: Results with every figure formatted ---------------------------
+
+
+@dataclass
+class Row:
+    cells: dict[str, Any]
+    css: str = ""
+
+
+@dataclass
+class MetricRow:
+    name: str
+    scope: str  # "total over the period", "latest", ...
+    value: str
+    first: str
+    last: str
+    trend: Markup
+    derived: bool = False
+    note: str = ""
+
+
+@dataclass
+class View:
+    fmt: Formatter
+    program: Any
+    page_size: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def _money_cells(fmt: Formatter, fig: Figures) -> dict[str, str]:
+    return {
+        "investment": fmt.money(fig.investment),
+        "return": fmt.money(fig.returns.total),
+        "net": fmt.money(fig.net_return),
+        "roi_conservative": fmt.percent(fig.roi.conservative),
+        "roi": fmt.percent(fig.roi.expected),
+        "roi_optimistic": fmt.percent(fig.roi.optimistic),
+        "new_revenue": fmt.money(fig.returns.new_revenue),
+        "cost_savings": fmt.money(fig.returns.cost_savings),
+        "spending_avoided": fmt.money(fig.returns.spending_avoided),
+        "net_class": "neg" if fig.net_return < 0 else "",
+    }
+
+
+def _metric_series(results: Results) -> dict[str | None, dict[str, dict[str, float]]]:
+    """scope (goal id or None) -> metric -> period label -> value."""
+    out: dict[str | None, dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
+    for mv in results.metrics:
+        out[mv.goal_id][mv.metric][mv.period] = mv.value
+    return out
+
+
+def _metric_order(names) -> list[str]:
+    lead = [m for m in LEADING_METRICS if m in names]
+    rest = sorted(n for n in names if n not in LEADING_METRICS)
+    return lead + rest
+
+
+def _is_rate(name: str) -> bool:
+    return name in RATE_METRICS or name.endswith(" rate")
+
+
+def _aggregate(name: str, series: dict[str, float], scope: dict[str, dict[str, float]]) -> tuple[float, str]:
+    """One figure for a metric over the whole period, and what it means."""
+    periods = sorted(series)
+    if name == "Engagement rate" and "Reach" in scope and "Engagements" in scope:
+        # a rate over the period is total engagements over total reach, not an average of monthly rates
+        reach = sum(scope["Reach"].values())
+        if reach:
+            return sum(scope["Engagements"].values()) / reach, "engagements / reach, whole period"
+    if is_stock_metric(name) or _is_rate(name):
+        return series[periods[-1]], "latest"
+    if name not in FLOW_METRICS:
+        return sum(series.values()), "total (summed as a flow)"
+    return sum(series.values()), "total over the period"
+
+
+def _metric_value(fmt: Formatter, name: str, value: float | None) -> str:
+    if value is None:
+        return MISSING
+    if _is_rate(name):
+        return fmt.percent(value)
+    if abs(value) < 10 and value != int(value):
+        return fmt.number(value, 2)
+    return fmt.number(value)
+
+
+def _metric_rows(
+    fmt: Formatter, scope: dict[str, dict[str, float]], labels: list[str], derived: set[str]
+) -> list[MetricRow]:
+    rows = []
+    for name in _metric_order(scope):
+        series = scope[name]
+        value, meaning = _aggregate(name, series, scope)
+        ordered = [series.get(label) for label in labels]
+        known = [v for v in ordered if v is not None]
+        rows.append(
+            MetricRow(
+                name=name,
+                scope=meaning,
+                value=_metric_value(fmt, name, value),
+                first=_metric_value(fmt, name, known[0] if known else None),
+                last=_metric_value(fmt, name, known[-1] if known else None),
+                trend=Markup(charts.sparkline(ordered)),
+                derived=name in derived,
+            )
+        )
+    return rows
+
+
+VALUE_SENTENCES = {
+    "Reach": "People reached across the programme's channels over the period (sum of monthly reach).",
+    "Engagement rate": "Share of the people reached who engaged (engagements divided by reach).",
+    "Referrals": "Referrals made by customers and contacts over the period.",
+    "Reviews": "Customer reviews written over the period.",
+    "Sentiment score": "Sentiment at the end of the period (the latest reading).",
+}
+
+
+def build_view(results: Results, page_size: str = "A4") -> dict[str, Any]:
+    """Everything the template shows, formatted; the template only lays it out."""
+    program = results.program
+    fmt = Formatter(program.locale, program.currency)
+    totals = results.totals
+    labels = [p.label for p in results.periods]
+    tick_labels = [fmt_month(fmt, p.start) for p in results.periods]
+    goal_names = {g.id: g.name for g in results.goals}
+
+    # summary
+    payback_idx = results.payback_months - 1 if results.payback_months else None
+    payback_period = results.periods[payback_idx] if payback_idx is not None and payback_idx < len(
+        results.periods) else None  # fmt: skip
+    summary = {
+        "roi": fmt.percent(totals.roi.expected),
+        "roi_conservative": fmt.percent(totals.roi.conservative),
+        "roi_optimistic": fmt.percent(totals.roi.optimistic),
+        "investment": fmt.money(totals.investment),
+        "return": fmt.money(totals.returns.total),
+        "net": fmt.money(totals.net_return),
+        "net_negative": totals.net_return < 0,
+        "payback": fmt.months(results.payback_months),
+        "payback_when": fmt_month(fmt, payback_period.start, long=True) if payback_period else None,
+        "npv": fmt.money(results.npv) if results.npv is not None else None,
+        "unallocated": fmt.money(results.unallocated_investment),
+        "has_unallocated": results.unallocated_investment != 0,
+    }
+    if totals.investment:
+        summary["sentence_roi"] = (
+            f"For every {fmt.money(Decimal(100))} invested, the programme returned "
+            f"{fmt.money(totals.returns.total / totals.investment * 100)} in transaction-linked value "
+            f"(Expected scenario: high- and medium-confidence returns)."
+        )
+    else:
+        summary["sentence_roi"] = "No investment is recorded, so there is no ROI to report."
+    summary["sentence_range"] = (
+        f"Counting only high-confidence returns, ROI is {fmt.percent(totals.roi.conservative)}; "
+        f"counting every return, including low-confidence ones, it is {fmt.percent(totals.roi.optimistic)}."
+    )
+    summary["sentence_payback"] = (
+        f"Cumulative return overtook cumulative investment in {summary['payback_when']}, "
+        f"{summary['payback']} after the programme started."
+        if payback_period
+        else "Cumulative return has not yet caught up with cumulative investment."
+    )
+
+    series = _metric_series(results)
+    derived = {mv.metric for mv in results.metrics if mv.derived}
+    programme_scope = series.get(None, {})
+    headline_value = []
+    for name in HEADLINE_VALUE:
+        if name in programme_scope:
+            value, _ = _aggregate(name, programme_scope[name], programme_scope)
+            shown = _metric_value(fmt, name, value)
+            headline_value.append({"name": name, "value": shown, "sentence": VALUE_SENTENCES[name],
+                                   "present": True})  # fmt: skip
+        else:
+            headline_value.append({"name": name, "value": MISSING, "present": False,
+                                   "sentence": "Not measured in this workbook."})  # fmt: skip
+
+    # goals scorecard
+    scorecard = []
+    for g in results.goals:
+        k = g.kpi
+        unit = "rate" if k.name and _is_rate(k.name) else k.name
+        scorecard.append(
+            {
+                "id": g.id,
+                "name": g.name,
+                "owner": g.owner,
+                "objective": g.objective or MISSING,
+                "measurable": g.measurable,
+                "kpi": k.name,
+                "baseline": _metric_value(fmt, unit or "", k.baseline),
+                "actual": _metric_value(fmt, unit or "", k.actual),
+                "target": _metric_value(fmt, unit or "", k.target),
+                "target_date": fmt.date(k.target_date),
+                "attainment": fmt.percent(k.attainment),
+                "bar": max(0.0, min(k.attainment or 0.0, 1.0)) * 100,
+                "status": k.status,
+                "status_class": STATUS_CLASS.get(k.status, "muted"),
+            }
+        )
+
+    # ROI
+    by_goal = [
+        {"id": g.id, "name": g.name, **_money_cells(fmt, g.figures), "payback": fmt.months(g.payback_months),
+         "npv": fmt.money(g.npv)}
+        for g in results.goals
+    ]  # fmt: skip
+    ret = totals.returns
+    total_return = ret.total
+    by_type = [
+        {"name": name, "note": note, "amount": fmt.money(amount),
+         "share": fmt.percent(amount / total_return) if total_return else MISSING}
+        for name, note, amount in (
+            ("New revenue", "after gross margin and attribution", ret.new_revenue),
+            ("Cost savings", "costs the business no longer has", ret.cost_savings),
+            ("Spending avoided", "spending that did not have to happen", ret.spending_avoided),
+        )
+    ]  # fmt: skip
+    by_initiative = [
+        {"id": i.id, "name": i.name, "goal": i.goal_id, "channel": i.channel or "(none)",
+         **_money_cells(fmt, i.figures)}
+        for i in results.initiatives
+    ]  # fmt: skip
+    by_channel = [{"name": c.channel, **_money_cells(fmt, c.figures)} for c in results.channels]
+    by_category = [
+        {"name": c.category, "investment": fmt.money(c.investment), "share": fmt.percent(c.share)}
+        for c in results.categories
+    ]
+    by_period = [
+        {"label": fmt_month(fmt, p.start, long=True), "investment": fmt.money(p.investment),
+         "return": fmt.money(p.returns.total), "net": fmt.money(p.net_return),
+         "net_class": "neg" if p.net_return < 0 else "",
+         "cum_investment": fmt.money(p.cumulative_investment), "cum_return": fmt.money(p.cumulative_return),
+         "payback": i == payback_idx}
+        for i, p in enumerate(results.periods)
+    ]  # fmt: skip
+    cumulative_svg = charts.cumulative_chart(
+        tick_labels,
+        [p.cumulative_investment for p in results.periods],
+        [p.cumulative_return for p in results.periods],
+        payback_idx,
+        lambda v: fmt.money(Decimal(str(v))),
+        payback_label=f"Payback: {summary['payback_when']}" if payback_period else "",
+    )
+    steps = [charts.Step("Investment", -totals.investment, fmt.money(-totals.investment))]
+    for name, amount in (("New revenue", ret.new_revenue), ("Cost savings", ret.cost_savings),
+                         ("Spending avoided", ret.spending_avoided)):  # fmt: skip
+        steps.append(charts.Step(name, amount, fmt.money_signed(amount)))
+    steps.append(charts.Step("Net return", totals.net_return, fmt.money(totals.net_return), total=True))
+    waterfall_svg = charts.waterfall(steps, lambda v: fmt.money(Decimal(str(v))))
+
+    # value
+    value_programme = _metric_rows(fmt, programme_scope, labels, derived) if programme_scope else []
+    missing_lead = [m for m in ("Reach", "Engagements", "Influence score") if m not in programme_scope]
+    value_goals = [
+        {"id": gid, "name": goal_names.get(gid, gid), "rows": _metric_rows(fmt, series[gid], labels, derived)}
+        for gid in [g.id for g in results.goals]
+        if gid in series
+    ]
+    first_period = fmt_month(fmt, results.periods[0].start) if results.periods else MISSING
+    last_period = fmt_month(fmt, results.periods[-1].start) if results.periods else MISSING
+
+    # from value to ROI: value measured, nothing linked to a transaction yet
+    returned_initiatives = {ln.initiative_id for ln in results.ledger}
+    unlinked_goals = []
+    for g in results.goals:
+        if g.id not in series or g.figures.returns_by_scenario.optimistic:
+            continue
+        metrics = _metric_order(series[g.id])
+        unlinked_goals.append({"id": g.id, "name": g.name, "investment": fmt.money(g.figures.investment),
+                               "metrics": ", ".join(metrics[:4])})  # fmt: skip
+    unlinked_initiatives = [
+        {"id": i.id, "name": i.name, "goal": i.goal_id, "channel": i.channel or "(none)",
+         "investment": fmt.money(i.figures.investment),
+         "metrics": ", ".join(_metric_order(series.get(i.goal_id, {}))[:4]) or MISSING}
+        for i in results.initiatives
+        if i.id not in returned_initiatives and i.goal_id in series
+    ]  # fmt: skip
+
+    # data quality: errors first; each issue once
+    order = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
+    issues = sorted(results.issues, key=lambda i: (order.get(i.severity, 3), i.where, i.message))
+    counts = {s.value: sum(1 for i in issues if i.severity == s) for s in Severity}
+
+    method = {
+        "attribution": program.attribution_model,
+        "half_life": fmt.number(program.half_life_days) + " days"
+        if program.attribution_model == "Time decay"
+        else None,
+        "lookback": f"{program.lookback_days} days",
+        "margin": fmt.percent(program.default_gross_margin),
+        "discount": fmt.percent(program.discount_rate) if program.discount_rate is not None else None,
+        "period": f"{fmt.date(program.period_start)} – {fmt.date(program.period_end)}",
+        "reporting_period": program.reporting_period,
+        "as_of": fmt.date(program.as_of),
+        "as_of_given": program.as_of_given,
+        "currency": program.currency,
+        "locale": str(fmt.locale),
+    }
+
+    return {
+        "program": program,
+        "title": f"{program.name}: Social CRM ROI briefing",
+        "as_of": fmt.date(program.as_of),
+        "as_of_iso": program.as_of.isoformat(),
+        "prepared_by": program.prepared_by,
+        "period": method["period"],
+        "page_size": page_size,
+        "summary": summary,
+        "headline_value": headline_value,
+        "scorecard": scorecard,
+        "any_unmeasurable": any(not g.measurable for g in results.goals),
+        "by_goal": by_goal,
+        "total": _money_cells(fmt, totals),
+        "total_payback": fmt.months(results.payback_months),
+        "total_npv": fmt.money(results.npv),
+        "by_type": by_type,
+        "total_return": fmt.money(total_return),
+        "by_initiative": by_initiative,
+        "by_channel": by_channel,
+        "by_category": by_category,
+        "total_investment": fmt.money(totals.investment),
+        "by_period": by_period,
+        "cumulative_svg": Markup(cumulative_svg),
+        "waterfall_svg": Markup(waterfall_svg),
+        "value_programme": value_programme,
+        "missing_lead": missing_lead,
+        "value_goals": value_goals,
+        "first_period": first_period,
+        "last_period": last_period,
+        "unlinked_goals": unlinked_goals,
+        "unlinked_initiatives": unlinked_initiatives,
+        "issues": issues,
+        "issue_counts": counts,
+        "method": method,
+    }
+
+
+def fmt_month(fmt: Formatter, start: date, long: bool = False) -> str:
+    from babel.dates import format_date
+
+    return format_date(start, "MMMM y" if long else "MMM yy", locale=fmt.locale)
+
+
+# --- HTML ---------------------------------------------------------------------
+
+_env_lock = threading.Lock()
+_env: jinja2.Environment | None = None
+
+
+def environment() -> jinja2.Environment:
+    """One Jinja environment per process: autoescape always on, undefined names fail loudly."""
+    global _env
+    with _env_lock:
+        if _env is None:
+            _env = jinja2.Environment(
+                loader=jinja2.FileSystemLoader(str(templates_dir())),
+                autoescape=True,  # workbook text is data, never markup
+                undefined=jinja2.StrictUndefined,
+                trim_blocks=True,
+                lstrip_blocks=True,
+                keep_trailing_newline=True,
+            )
+        return _env
+
+
+def _page_size(page_size: str) -> str:
+    try:
+        return PAGE_SIZES[page_size.strip().lower()]
+    except (KeyError, AttributeError):
+        raise ValueError(f'page size "{page_size}" is not A4 or Letter') from None
+
+
+def render_html(results: Results, *, page_size: str = "A4") -> str:
+    """The briefing as one HTML document (stylesheet linked, charts inline SVG)."""
+    view = build_view(results, _page_size(page_size))
+    return environment().get_template("briefing.html.j2").render(**view)
+
+
+# --- PDF ----------------------------------------------------------------------
+
+
+class BundleFetcher(URLFetcher):
+    """A WeasyPrint URL fetcher that serves only the bundled stylesheet and fonts.
+
+    Anything else (http:, https:, data:, ftp:, a file: URL outside the bundle,
+    such as one smuggled in through workbook text) is refused, so rendering
+    never reads the disk or the network on a workbook's behalf.
+    """
+
+    def __init__(self, root: Path):
+        super().__init__(allowed_protocols=("file",), allow_redirects=False)
+        self.allowed = {
+            str(p.resolve()): p.resolve()
+            for p in root.rglob("*")
+            if p.is_file() and p.suffix.lower() in BUNDLED_SUFFIXES
+        }
+        self.refused: list[str] = []
+
+    def fetch(self, url, headers=None):
+        path = _bundled_path(url, self.allowed)
+        if path is None:
+            self.refused.append(url[:200])
+            raise PermissionError(f"scrm-xl serves only bundled templates and fonts: {url[:80]}")
+        content_type = "text/css" if path.suffix == ".css" else mimetypes.guess_type(path.name)[0]
+        return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": content_type or "font/ttf"})
+
+
+def _bundled_path(url: str, allowed: dict[str, Path]) -> Path | None:
+    parts = urlsplit(url)
+    if parts.scheme.lower() != "file" or parts.netloc not in ("", "localhost") or parts.query:
+        return None
+    try:
+        path = Path(url2pathname(parts.path)).resolve()
+    except (OSError, ValueError):
+        return None
+    return allowed.get(str(path))
+
+
+_epoch_lock = threading.Lock()
+
+
+@contextmanager
+def _source_date_epoch(epoch: int) -> Iterator[None]:
+    """SOURCE_DATE_EPOCH for fontTools' subsetter (it stamps fonts with now otherwise), then restored."""
+    with _epoch_lock:
+        before = os.environ.get("SOURCE_DATE_EPOCH")
+        os.environ["SOURCE_DATE_EPOCH"] = str(epoch)
+        try:
+            yield
+        finally:
+            if before is None:
+                os.environ.pop("SOURCE_DATE_EPOCH", None)
+            else:
+                os.environ["SOURCE_DATE_EPOCH"] = before
+
+
+def render_pdf(
+    results: Results,
+    out_path: str | os.PathLike[str],
+    *,
+    page_size: str = "A4",
+    variant: str | None = None,
+    attach: str | os.PathLike[str] | None = None,
+) -> Path:
+    """Render the briefing to ``out_path`` (replaced atomically) and return its path.
+
+    ``variant="pdf/a-3b"`` writes an archival PDF/A-3b; ``attach`` embeds a
+    file (the source workbook) in it. The same Results always give the same
+    bytes: dates come from As of, the document identifier from the content.
+    """
+    if variant is not None and variant.lower() not in PDF_VARIANTS:
+        raise ValueError(f'PDF variant "{variant}" is not supported (use {", ".join(PDF_VARIANTS)})')
+    if attach is not None and variant is None:
+        raise ValueError("attaching the workbook needs the pdf/a-3b variant")
+    out = Path(out_path)
+    html = render_html(results, page_size=page_size)
+    root = templates_dir()
+    as_of = datetime.combine(results.program.as_of, time(0, 0), tzinfo=UTC)
+    identifier = hashlib.sha256(html.encode("utf-8") + (variant or "").encode()).hexdigest()[:32].encode()
+
+    attachments = []
+    if attach is not None:
+        source = Path(attach)
+        attachments.append(
+            weasyprint.Attachment(
+                file_obj=io.BytesIO(source.read_bytes()),
+                name=source.name,
+                description="Source workbook of this briefing",
+                created=as_of,
+                modified=as_of,
+                relationship="Source",
+            )
+        )
+    fetcher = BundleFetcher(root)
+    with _source_date_epoch(int(as_of.timestamp())):
+        document = weasyprint.HTML(
+            string=html, base_url=root.as_uri() + "/", url_fetcher=fetcher, media_type="print"
+        ).render()
+        pdf = document.write_pdf(
+            pdf_identifier=identifier,
+            pdf_variant=variant.lower() if variant else None,
+            attachments=attachments or None,
+            custom_metadata=False,
+        )
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_bytes(pdf)
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return out

@@ -1,0 +1,896 @@
+"""Write the ROI, KPI, Ledger and Checks sheets into an existing .xlsx/.xlsm by
+editing its package surgically (see docs/writeback.md).
+
+Every zip entry that is not ours is copied byte for byte (its local header and
+compressed data are copied raw, never recompressed). We edit only
+``[Content_Types].xml``, the workbook part and its relationships, the styles
+part (appending formats), ``docProps/app.xml`` (the sheet list) and drop
+``calcChain.xml``. Our own parts (four worksheets, one drawing, two charts) go
+at the end of the zip with a fixed timestamp, so running twice gives exactly
+the bytes of running once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import math
+import os
+import posixpath
+import re
+import stat
+import struct
+import tempfile
+import zipfile
+import zlib
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from lxml import etree
+
+from .layout import Chart, Layout, SheetLayout, Style, layout
+from .model import Issue, column_letter
+from .results import Results
+from .schema import OUTPUT_SHEETS
+
+# --- errors the CLI turns into one-line messages -------------------------------
+
+
+class WriteError(Exception):
+    """The workbook could not be written; the message says why in plain words."""
+
+    exit_code = 2
+
+
+class NotAWorkbook(WriteError):
+    pass
+
+
+class WorkbookLocked(WriteError):
+    pass
+
+
+class SheetNotOurs(WriteError):
+    """The user has a sheet of their own with one of our names."""
+
+    exit_code = 1
+
+
+# --- OOXML names ------------------------------------------------------------------
+
+MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
+CT_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
+EP_NS = "http://schemas.openxmlformats.org/officeDocument/2006/extended-properties"
+VT_NS = "http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes"
+RT_OFFICE_DOC = REL_NS + "/officeDocument"
+RT_WORKSHEET = REL_NS + "/worksheet"
+RT_STYLES = REL_NS + "/styles"
+RT_CALC_CHAIN = REL_NS + "/calcChain"
+RT_DRAWING = REL_NS + "/drawing"
+RT_CHART = REL_NS + "/chart"
+RT_APP = REL_NS + "/extended-properties"
+CT_WORKSHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
+CT_DRAWING = "application/vnd.openxmlformats-officedocument.drawing+xml"
+CT_CHART = "application/vnd.openxmlformats-officedocument.drawingml.chart+xml"
+CT_STYLES = "application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"
+
+MARK_NAME = "_scrm_xl_owned"  # sheet-local hidden defined name: "this sheet is scrm_xl's"
+MARK_VALUE = '"scrm_xl output: replaced on every run"'
+FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+XML_DECL = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+
+
+def _q(ns: str, tag: str) -> str:
+    return f"{{{ns}}}{tag}"
+
+
+# --- public entry point ---------------------------------------------------------------
+
+
+def write_results(
+    book_path: str | os.PathLike,
+    results: Results,
+    *,
+    out_path: str | os.PathLike | None = None,
+) -> list[Issue]:
+    """Add or replace the four output sheets in ``book_path`` (or write a copy to
+    ``out_path``, leaving the input untouched). Returns the layout's issues; raises
+    a WriteError subclass when the workbook cannot be written."""
+    book = Path(book_path)
+    target = Path(out_path) if out_path is not None else book
+    for path in {book, target}:
+        _refuse_if_locked(path)
+    lay, issues = layout(results)
+    try:
+        data = book.read_bytes()
+    except OSError as exc:
+        raise NotAWorkbook(f"{book}: cannot read the file ({exc.strerror or exc})") from exc
+    package = _Package(data, str(book))
+    new_parts = _edit(package, lay)
+    _atomic_write(target, lambda fh: package.save(fh, new_parts), mode_from=book)
+    return issues
+
+
+def _refuse_if_locked(path: Path) -> None:
+    # Excel's owner file is "~$" + name; for long names it replaces the first two characters.
+    for lock in (path.with_name("~$" + path.name), path.with_name("~$" + path.name[2:])):
+        if lock.exists():
+            raise WorkbookLocked(
+                f"{path}: the workbook is open in Excel ({lock.name} exists); close it and retry"
+            )
+
+
+def _atomic_write(target: Path, write, mode_from: Path) -> None:
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".scrm_xl-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        with contextlib.suppress(OSError):
+            os.chmod(tmp, stat.S_IMODE(os.stat(mode_from).st_mode))
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    try:  # make the rename itself durable; not possible on every platform
+        dir_fd = os.open(target.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except OSError:
+        pass
+
+
+# --- the zip package, read raw ------------------------------------------------------
+
+
+@dataclass
+class _Entry:
+    name: str
+    local: bytes  # local header + compressed data (+ data descriptor), exactly as in the source
+    central: bytes  # the central directory record, exactly as in the source
+
+
+class _Package:
+    """A zip read at the byte level so that untouched entries can be copied raw."""
+
+    def __init__(self, data: bytes, label: str) -> None:
+        self.label = label
+        try:
+            self.zip = zipfile.ZipFile(io.BytesIO(data))
+        except zipfile.BadZipFile as exc:
+            raise NotAWorkbook(f"{label}: not an Excel workbook (.xlsx/.xlsm are zip packages)") from exc
+        self.entries = self._scan(data)
+        self.by_lower = {e.name.lower(): e.name for e in self.entries}
+        self.replaced: dict[str, bytes] = {}
+        self.deleted: set[str] = set()
+
+    def _scan(self, data: bytes) -> list[_Entry]:
+        end = data.rfind(b"PK\x05\x06")
+        if end < 0:
+            raise NotAWorkbook(f"{self.label}: not an Excel workbook (no zip directory)")
+        _, _, _, _, count, cd_size, cd_offset, _ = struct.unpack("<4s4H2LH", data[end : end + 22])
+        if count == 0xFFFF or cd_offset == 0xFFFFFFFF or data.rfind(b"PK\x06\x07", 0, end) >= 0:
+            raise NotAWorkbook(f"{self.label}: ZIP64 workbooks (over 4 GB) are not supported")
+        entries, pos = [], cd_offset
+        for _ in range(count):
+            fields = struct.unpack("<4s6H3L5H2L", data[pos : pos + 46])
+            flags, csize, nlen, elen, clen, offset = (
+                fields[3],
+                fields[8],
+                fields[10],
+                fields[11],
+                fields[12],
+                fields[16],
+            )
+            raw_name = data[pos + 46 : pos + 46 + nlen]
+            name = raw_name.decode("utf-8" if flags & 0x800 else "cp437")
+            central = data[pos : pos + 46 + nlen + elen + clen]
+            pos += len(central)
+            lnlen, lelen = struct.unpack("<2H", data[offset + 26 : offset + 30])
+            stop = offset + 30 + lnlen + lelen + csize
+            if flags & 0x08:
+                stop += 16 if data[stop : stop + 4] == b"PK\x07\x08" else 12
+            entries.append(_Entry(name, data[offset:stop], central))
+        return entries
+
+    # parts are addressed by name without the leading slash, case-insensitively (OPC)
+    def has(self, part: str) -> bool:
+        return part.lower() in self.by_lower and self.by_lower[part.lower()] not in self.deleted
+
+    def read(self, part: str) -> bytes:
+        name = self.by_lower[part.lower()]
+        if name in self.replaced:
+            return self.replaced[name]
+        return self.zip.read(name)
+
+    def xml(self, part: str) -> etree._Element:
+        parser = etree.XMLParser(
+            remove_blank_text=False, resolve_entities=False, no_network=True, huge_tree=True
+        )
+        return etree.fromstring(self.read(part), parser)
+
+    def put_xml(self, part: str, root: etree._Element) -> None:
+        self.replaced[self.by_lower[part.lower()]] = XML_DECL + etree.tostring(root, encoding="UTF-8")
+
+    def delete(self, part: str) -> None:
+        if self.has(part):
+            self.deleted.add(self.by_lower[part.lower()])
+
+    def save(self, fh, new_parts: list[tuple[str, bytes]]) -> None:
+        centrals, offset = [], 0
+        for e in self.entries:
+            if e.name in self.deleted:
+                continue
+            if e.name in self.replaced:
+                local, central = _deflated(e.name, self.replaced[e.name], e.central)
+            else:
+                local, central = e.local, e.central
+            central = central[:42] + struct.pack("<L", offset) + central[46:]
+            fh.write(local)
+            centrals.append(central)
+            offset += len(local)
+        for name, data in new_parts:
+            local, central = _deflated(name, data, None)
+            fh.write(local)
+            centrals.append(central[:42] + struct.pack("<L", offset) + central[46:])
+            offset += len(local)
+        if offset >= 0xFFFFFFFF or len(centrals) >= 0xFFFF:
+            raise WriteError(f"{self.label}: the result would need ZIP64 (over 4 GB); not supported")
+        cd = b"".join(centrals)
+        fh.write(cd)
+        fh.write(
+            struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, len(centrals), len(centrals), len(cd), offset, 0)
+        )
+
+
+def _deflated(name: str, data: bytes, source_central: bytes | None) -> tuple[bytes, bytes]:
+    """A freshly compressed entry; keeps the source entry's timestamp and attributes."""
+    comp = zlib.compressobj(6, zlib.DEFLATED, -15)
+    packed = comp.compress(data) + comp.flush()
+    crc = zlib.crc32(data)
+    raw_name = name.encode("utf-8")
+    flags = 0 if raw_name.isascii() else 0x800
+    if source_central is not None:
+        made, dos_time, dos_date = (
+            struct.unpack("<H", source_central[4:6])[0],
+            *struct.unpack("<2H", source_central[12:16]),
+        )
+        ext_attr = struct.unpack("<L", source_central[38:42])[0]
+    else:
+        y, mo, d, h, mi, s = FIXED_TIME
+        made, dos_time, dos_date, ext_attr = (
+            20,
+            (h << 11) | (mi << 5) | (s // 2),
+            ((y - 1980) << 9) | (mo << 5) | d,
+            0,
+        )
+    local = (
+        struct.pack(
+            "<4s5H3L2H",
+            b"PK\x03\x04",
+            20,
+            flags,
+            8,
+            dos_time,
+            dos_date,
+            crc,
+            len(packed),
+            len(data),
+            len(raw_name),
+            0,
+        )
+        + raw_name
+        + packed
+    )
+    central = (
+        struct.pack(
+            "<4s6H3L5H2L",
+            b"PK\x01\x02",
+            made,
+            20,
+            flags,
+            8,
+            dos_time,
+            dos_date,
+            crc,
+            len(packed),
+            len(data),
+            len(raw_name),
+            0,
+            0,
+            0,
+            0,
+            ext_attr,
+            0,
+        )
+        + raw_name
+    )
+    return local, central
+
+
+# --- relationships ---------------------------------------------------------------------
+
+
+def _rels_part(part: str) -> str:
+    folder, name = posixpath.split(part)
+    return posixpath.join(folder, "_rels", name + ".rels")
+
+
+def _resolve(source_part: str, target: str) -> str:
+    if target.startswith("/"):
+        return target.lstrip("/")
+    return posixpath.normpath(posixpath.join(posixpath.dirname(source_part), target))
+
+
+def _rels(pkg: _Package, part: str) -> list[tuple[str, str, str]]:
+    """(Id, Type, resolved part) of the part's internal relationships."""
+    rels_part = _rels_part(part)
+    if not pkg.has(rels_part):
+        return []
+    out = []
+    for rel in pkg.xml(rels_part).iter(_q(PKG_REL, "Relationship")):
+        if rel.get("TargetMode") == "External":
+            continue
+        out.append((rel.get("Id"), rel.get("Type"), _resolve(part, rel.get("Target"))))
+    return out
+
+
+# --- the edit ------------------------------------------------------------------------------
+
+
+def _edit(pkg: _Package, lay: Layout) -> list[tuple[str, bytes]]:
+    if not pkg.has("[Content_Types].xml"):
+        raise NotAWorkbook(f"{pkg.label}: not an Excel workbook (no [Content_Types].xml)")
+    office = [p for _, t, p in _rels(pkg, "") if t == RT_OFFICE_DOC]
+    if not office or not pkg.has(office[0]):
+        raise NotAWorkbook(f"{pkg.label}: not an Excel workbook (no workbook part)")
+    wb_part = office[0]
+    wb_rels_part = _rels_part(wb_part)
+    wb = pkg.xml(wb_part)
+    if wb.tag != _q(MAIN, "workbook"):
+        raise NotAWorkbook(f"{pkg.label}: not an Excel workbook (Strict OOXML or another format)")
+    wb_rels = pkg.xml(wb_rels_part)
+    rel_by_id = {r.get("Id"): r for r in wb_rels}
+    sheets_el = wb.find(_q(MAIN, "sheets"))
+    sheet_els = list(sheets_el)
+    names = wb.find(_q(MAIN, "definedNames"))
+    marked = set()
+    if names is not None:
+        for dn in names:
+            if dn.get("name") == MARK_NAME and dn.get("localSheetId") is not None:
+                marked.add(int(dn.get("localSheetId")))
+
+    # which of our sheets exist already, and are they ours?
+    ours_lower = {n.lower(): n for n in OUTPUT_SHEETS}
+    existing: dict[str, int] = {}
+    for index, sh in enumerate(sheet_els):
+        lower = (sh.get("name") or "").lower()
+        if lower in ours_lower:
+            if index not in marked:
+                raise SheetNotOurs(
+                    f"{pkg.label}: the workbook has its own sheet named '{sh.get('name')}'; scrm_xl writes "
+                    "its results to a sheet of that name and never overwrites yours. "
+                    "Rename your sheet and run again."
+                )
+            existing[ours_lower[lower]] = index
+
+    # drop the old output sheets' parts (and what only they reach: drawings, charts)
+    old_parts: set[str] = set()
+    for index in existing.values():
+        rid = sheet_els[index].get(_q(REL_NS, "id"))
+        rel = rel_by_id.get(rid)
+        if rel is not None:
+            old_parts |= _reachable(pkg, _resolve(wb_part, rel.get("Target")))
+            wb_rels.remove(rel)
+    old_parts -= _referenced_elsewhere(pkg, old_parts)
+    for part in old_parts:
+        pkg.delete(part)
+        pkg.delete(_rels_part(part))
+
+    # calcChain lists formula cells of sheets that may be gone; Excel rebuilds it
+    for rel in list(wb_rels):
+        if rel.get("Type") == RT_CALC_CHAIN:
+            pkg.delete(_resolve(wb_part, rel.get("Target")))
+            wb_rels.remove(rel)
+
+    folder = posixpath.dirname(wb_part)
+    style_ids = _merge_styles(pkg, wb_part, wb_rels, lay)
+    new_parts: list[tuple[str, bytes]] = []
+    content_types: list[tuple[str, str]] = []
+    used_ids = [int(s.get("sheetId")) for s in sheet_els if (s.get("sheetId") or "").isdigit()]
+    next_id = max(used_ids, default=0)
+    for sheet in lay.sheets:
+        slug = sheet.name.lower()
+        part = posixpath.join(folder, "worksheets", f"scrm_xl_{slug}.xml")
+        rid = f"rIdScrmXl{sheet.name}"
+        drawing_rel = None
+        if sheet.charts:
+            drawing_rel = "rIdScrmXlDrawing"
+            drawing_parts = _chart_parts(sheet, folder, slug)
+            new_parts += drawing_parts[:-1]
+            content_types += drawing_parts[-1]
+            sheet_rels = _rels_xml([(drawing_rel, RT_DRAWING, f"../drawings/scrm_xl_{slug}_drawing.xml")])
+            new_parts.append((_rels_part(part), sheet_rels))
+        new_parts.append((part, _sheet_xml(sheet, style_ids, drawing_rel)))
+        content_types.append((part, CT_WORKSHEET))
+        rel = etree.SubElement(wb_rels, _q(PKG_REL, "Relationship"))
+        rel.set("Id", rid)
+        rel.set("Type", RT_WORKSHEET)
+        rel.set("Target", posixpath.relpath(part, folder) if folder else part)
+        if sheet.name in existing:
+            old = sheet_els[existing[sheet.name]]
+            old.set("name", sheet.name)
+            old.set(_q(REL_NS, "id"), rid)
+            old.attrib.pop("state", None)  # never leave a results sheet hidden
+        else:
+            next_id += 1
+            el = etree.SubElement(sheets_el, _q(MAIN, "sheet"))
+            el.set("name", sheet.name)
+            el.set("sheetId", str(next_id))
+            el.set(_q(REL_NS, "id"), rid)
+    order = {s.get("name"): i for i, s in enumerate(sheets_el)}
+    _set_marks(wb, [order[s.name] for s in lay.sheets])
+    _set_full_calc(wb)
+    pkg.put_xml(wb_part, wb)
+    pkg.put_xml(wb_rels_part, wb_rels)
+    _edit_content_types(pkg, content_types)
+    _edit_app(pkg, [s.get("name") for s in sheets_el])
+    return new_parts
+
+
+def _reachable(pkg: _Package, part: str) -> set[str]:
+    seen, todo = set(), [part]
+    while todo:
+        p = todo.pop()
+        if p in seen or not pkg.has(p):
+            continue
+        seen.add(p)
+        todo += [t for _, _, t in _rels(pkg, p)]
+    return seen
+
+
+def _referenced_elsewhere(pkg: _Package, parts: set[str]) -> set[str]:
+    """Parts of ``parts`` that some other part (not in ``parts``) still points to."""
+    lowered = {p.lower(): p for p in parts}
+    keep = set()
+    for name in pkg.by_lower.values():
+        if not name.endswith(".rels") or name in pkg.deleted:
+            continue
+        folder = posixpath.dirname(posixpath.dirname(name))
+        source = posixpath.join(folder, posixpath.basename(name)[: -len(".rels")])
+        if source.lower() in lowered:
+            continue
+        for _, _, target in _rels(pkg, source):
+            if target.lower() in lowered and not name.lower().endswith("workbook.xml.rels"):
+                keep.add(lowered[target.lower()])
+    return keep
+
+
+def _rels_xml(rels: list[tuple[str, str, str]]) -> bytes:
+    root = etree.Element(_q(PKG_REL, "Relationships"), nsmap={None: PKG_REL})
+    for rid, rtype, target in rels:
+        etree.SubElement(root, _q(PKG_REL, "Relationship"), Id=rid, Type=rtype, Target=target)
+    return XML_DECL + etree.tostring(root, encoding="UTF-8")
+
+
+# CT_Workbook's child order: definedNames and calcPr must sit in their place
+_WB_ORDER = (
+    "fileVersion",
+    "fileSharing",
+    "workbookPr",
+    "workbookProtection",
+    "bookViews",
+    "sheets",
+    "functionGroups",
+    "externalReferences",
+    "definedNames",
+    "calcPr",
+    "oleSize",
+    "customWorkbookViews",
+    "pivotCaches",
+    "smartTagPr",
+    "smartTagTypes",
+    "webPublishing",
+    "fileRecoveryPr",
+    "webPublishObjects",
+    "extLst",
+)
+
+
+def _child(parent: etree._Element, tag: str, order: tuple[str, ...]) -> etree._Element:
+    found = parent.find(_q(MAIN, tag))
+    if found is not None:
+        return found
+    el = etree.Element(_q(MAIN, tag))
+    rank = order.index(tag)
+    for i, c in enumerate(parent):
+        if isinstance(c.tag, str) and etree.QName(c).localname in order[rank + 1 :]:
+            parent.insert(i, el)
+            return el
+    parent.append(el)
+    return el
+
+
+def _set_marks(wb: etree._Element, indices: list[int]) -> None:
+    names = _child(wb, "definedNames", _WB_ORDER)
+    for dn in list(names):
+        if dn.get("name") == MARK_NAME:
+            names.remove(dn)
+    for index in sorted(indices):
+        dn = etree.SubElement(names, _q(MAIN, "definedName"))
+        dn.set("name", MARK_NAME)
+        dn.set("localSheetId", str(index))
+        dn.set("hidden", "1")
+        dn.text = MARK_VALUE
+
+
+def _set_full_calc(wb: etree._Element) -> None:
+    calc = _child(wb, "calcPr", _WB_ORDER)
+    calc.set("fullCalcOnLoad", "1")
+
+
+def _edit_content_types(pkg: _Package, added: list[tuple[str, str]]) -> None:
+    ct = pkg.xml("[Content_Types].xml")
+    gone = {"/" + p.lower() for p in pkg.deleted} | {"/" + p.lower() for p, _ in added}
+    for ov in list(ct.iter(_q(CT_NS, "Override"))):
+        if (ov.get("PartName") or "").lower() in gone:
+            ct.remove(ov)
+    for part, ctype in added:
+        etree.SubElement(ct, _q(CT_NS, "Override"), PartName="/" + part, ContentType=ctype)
+    pkg.put_xml("[Content_Types].xml", ct)
+
+
+_WORKSHEET_HEADINGS = {
+    "worksheets",
+    "arbeitsblätter",
+    "feuilles de calcul",
+    "hojas de cálculo",
+    "fogli di lavoro",
+    "werkbladen",
+    "planilhas",
+    "листы",
+}
+
+
+def _edit_app(pkg: _Package, sheet_names: list[str]) -> None:
+    """docProps/app.xml lists sheet names for file browsers; keep ours in it."""
+    parts = [p for _, t, p in _rels(pkg, "") if t == RT_APP]
+    if not parts or not pkg.has(parts[0]):
+        return
+    app = pkg.xml(parts[0])
+    pairs = app.find(f"{{{EP_NS}}}HeadingPairs/{{{VT_NS}}}vector")
+    titles = app.find(f"{{{EP_NS}}}TitlesOfParts/{{{VT_NS}}}vector")
+    if pairs is None or titles is None:
+        return
+    variants = list(pairs)
+    start = 0
+    for k in range(0, len(variants) - 1, 2):
+        label = variants[k].findtext(f"{{{VT_NS}}}lpstr") or ""
+        count_el = variants[k + 1].find(f"{{{VT_NS}}}i4")
+        if count_el is None:
+            return
+        count = int(count_el.text or 0)
+        if label.lower() in _WORKSHEET_HEADINGS:
+            items = list(titles)[start : start + count]
+            present = {(i.text or "").lower() for i in items}
+            missing = [n for n in OUTPUT_SHEETS if n.lower() not in present]
+            anchor = items[-1] if items else None
+            for name in missing:
+                el = etree.Element(f"{{{VT_NS}}}lpstr")
+                el.text = name
+                if anchor is None:
+                    titles.insert(start, el)
+                else:
+                    anchor.addnext(el)
+                anchor = el
+            count_el.text = str(count + len(missing))
+            titles.set("size", str(len(titles)))
+            pkg.put_xml(parts[0], app)
+            return
+        start += count
+
+
+# --- styles: append what we need, reuse what is already there -------------------------------
+
+_STYLE_ORDER = (
+    "numFmts",
+    "fonts",
+    "fills",
+    "borders",
+    "cellStyleXfs",
+    "cellXfs",
+    "cellStyles",
+    "dxfs",
+    "tableStyles",
+    "colors",
+    "extLst",
+)
+_BUILTIN_FORMATS = {"General": 0, "0": 1, "0.00": 2, "#,##0": 3, "#,##0.00": 4, "0%": 9, "0.00%": 10}
+
+
+def _key(el: etree._Element) -> tuple:
+    return (
+        etree.QName(el).localname,
+        tuple(sorted(el.attrib.items())),
+        (el.text or "").strip(),
+        tuple(_key(c) for c in el if isinstance(c.tag, str)),
+    )
+
+
+def _find_or_append(container: etree._Element, el: etree._Element) -> int:
+    wanted = _key(el)
+    children = [c for c in container if isinstance(c.tag, str)]
+    for i, c in enumerate(children):
+        if _key(c) == wanted:
+            return i
+    container.append(el)
+    container.set("count", str(len(children) + 1))
+    return len(children)
+
+
+def _merge_styles(pkg: _Package, wb_part: str, wb_rels: etree._Element, lay: Layout) -> dict[str, int]:
+    parts = [_resolve(wb_part, r.get("Target")) for r in wb_rels if r.get("Type") == RT_STYLES]
+    if not parts or not pkg.has(parts[0]):
+        raise NotAWorkbook(f"{pkg.label}: the workbook has no styles part; open and save it in Excel first")
+    part = parts[0]
+    ss = pkg.xml(part)
+    E = lambda tag, **attrs: etree.Element(_q(MAIN, tag), {k: str(v) for k, v in attrs.items()})  # noqa: E731
+    numfmts = _child(ss, "numFmts", _STYLE_ORDER)
+    fonts = _child(ss, "fonts", _STYLE_ORDER)
+    fills = _child(ss, "fills", _STYLE_ORDER)
+    borders = _child(ss, "borders", _STYLE_ORDER)
+    xfs = _child(ss, "cellXfs", _STYLE_ORDER)
+    base_font = next((c for c in fonts if isinstance(c.tag, str)), None)
+    font_tail = [
+        c
+        for c in (base_font if base_font is not None else [])
+        if etree.QName(c).localname in ("name", "family", "charset", "scheme")
+    ]
+    ids: dict[str, int] = {}
+    for name, st in lay.styles.items():
+        ids[name] = _find_or_append(xfs, _xf(E, st, numfmts, fonts, fills, borders, font_tail))
+    if len(numfmts) == 0:
+        ss.remove(numfmts)
+    else:
+        numfmts.set("count", str(len(numfmts)))
+    pkg.put_xml(part, ss)
+    return ids
+
+
+def _xf(E, st: Style, numfmts, fonts, fills, borders, font_tail) -> etree._Element:
+    fmt_id = _BUILTIN_FORMATS.get(st.num_format)
+    if fmt_id is None:
+        for nf in numfmts:
+            if nf.get("formatCode") == st.num_format:
+                fmt_id = int(nf.get("numFmtId"))
+                break
+        else:
+            fmt_id = (
+                max([163] + [int(n.get("numFmtId")) for n in numfmts if (n.get("numFmtId") or "").isdigit()])
+                + 1
+            )
+            numfmts.append(E("numFmt", numFmtId=fmt_id, formatCode=st.num_format))
+    font = E("font")
+    if st.bold:
+        font.append(E("b"))
+    if st.italic:
+        font.append(E("i"))
+    font.append(E("sz", val=_num(st.size)))
+    if st.color:
+        font.append(E("color", rgb="FF" + st.color))
+    for c in font_tail:
+        font.append(E(etree.QName(c).localname, **dict(c.attrib)))
+    fill = E("fill")
+    if st.fill:
+        pattern = E("patternFill", patternType="solid")
+        pattern.append(E("fgColor", rgb="FF" + st.fill))
+        pattern.append(E("bgColor", indexed=64))
+        fill.append(pattern)
+    else:
+        fill.append(E("patternFill", patternType="none"))
+    border = E("border")
+    for side, on in (
+        ("left", False),
+        ("right", False),
+        ("top", st.border_top),
+        ("bottom", st.border_bottom),
+        ("diagonal", False),
+    ):
+        el = E(side, style="thin") if on else E(side)
+        if on:
+            el.append(E("color", auto=1))
+        border.append(el)
+    xf = E(
+        "xf",
+        numFmtId=fmt_id,
+        fontId=_find_or_append(fonts, font),
+        fillId=_find_or_append(fills, fill),
+        borderId=_find_or_append(borders, border),
+        xfId=0,
+        applyNumberFormat=1,
+        applyFont=1,
+        applyFill=1,
+        applyBorder=1,
+    )
+    if st.wrap or st.align:
+        xf.set("applyAlignment", "1")
+        align = E("alignment", vertical="top")
+        if st.align:
+            align.set("horizontal", st.align)
+        if st.wrap:
+            align.set("wrapText", "1")
+        xf.append(align)
+    return xf
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else repr(float(x))
+
+
+# --- worksheet XML -----------------------------------------------------------------------------
+
+_ESCAPE_LITERAL = re.compile(r"_(x[0-9A-Fa-f]{4}_)")
+_NEEDS_ESCAPE = re.compile("[\x00-\x08\x0b-\x1f\r\ud800-\udfff\ufffe\uffff]")
+
+
+def escape_text(text: str) -> str:
+    """ECMA-376 ST_Xstring escaping, then XML escaping: control characters, CR and
+    characters XML cannot carry become ``_xHHHH_``; a literal ``_xHHHH_`` is kept
+    literal by escaping its underscore (``_x005F_``)."""
+    text = _ESCAPE_LITERAL.sub(r"_x005F_\1", text)
+    text = _NEEDS_ESCAPE.sub(lambda m: f"_x{ord(m.group()):04X}_", text)
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _xml_attr(text: str) -> str:
+    return escape_text(text).replace('"', "&quot;")
+
+
+EPOCH = date(1899, 12, 30).toordinal()
+
+
+def _number(value) -> str | None:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, date):
+        return str(value.toordinal() - EPOCH)
+    if isinstance(value, int):
+        return str(value)
+    f = float(value)
+    if not math.isfinite(f):
+        return None
+    return str(int(f)) if f.is_integer() and abs(f) < 1e15 else repr(f)
+
+
+def _cell_xml(c, s: int) -> str:
+    ref = f"{column_letter(c.col)}{c.row}"
+    v = c.value
+    if c.formula is not None:
+        f = escape_text(c.formula)
+        if v is None or isinstance(v, str):
+            return f'<c r="{ref}" s="{s}" t="str"><f>{f}</f><v>{escape_text(v or "")}</v></c>'
+        num = _number(v)
+        return f'<c r="{ref}" s="{s}"><f>{f}</f>' + (f"<v>{num}</v>" if num is not None else "") + "</c>"
+    if v is None or v == "":
+        return f'<c r="{ref}" s="{s}"/>'
+    if isinstance(v, str):
+        space = ' xml:space="preserve"' if v != v.strip() or "\n" in v or "\t" in v else ""
+        return f'<c r="{ref}" s="{s}" t="inlineStr"><is><t{space}>{escape_text(v)}</t></is></c>'
+    if isinstance(v, (Decimal, float, int, date)):
+        num = _number(v)
+        return f'<c r="{ref}" s="{s}"><v>{num}</v></c>' if num is not None else f'<c r="{ref}" s="{s}"/>'
+    return f'<c r="{ref}" s="{s}" t="inlineStr"><is><t>{escape_text(str(v))}</t></is></c>'
+
+
+def _sheet_xml(sheet: SheetLayout, style_ids: dict[str, int], drawing_rel: str | None) -> bytes:
+    out = [
+        XML_DECL.decode(),
+        f'<worksheet xmlns="{MAIN}" xmlns:r="{REL_NS}">',
+        '<sheetPr><tabColor rgb="FF1F4E79"/></sheetPr>',
+    ]
+    if sheet.cells:
+        last_row = max(c.row for c in sheet.cells)
+        last_col = max(c.col for c in sheet.cells)
+        out.append(f'<dimension ref="A1:{column_letter(last_col)}{last_row}"/>')
+    out.append('<sheetViews><sheetView workbookViewId="0">')
+    if sheet.freeze:
+        row, col = sheet.freeze
+        xs, ys = col - 1, row - 1
+        pane = "bottomRight" if xs and ys else ("bottomLeft" if ys else "topRight")
+        split = (f' xSplit="{xs}"' if xs else "") + (f' ySplit="{ys}"' if ys else "")
+        top_left = f"{column_letter(col)}{row}"
+        out.append(f'<pane{split} topLeftCell="{top_left}" activePane="{pane}" state="frozen"/>')
+        out.append(f'<selection pane="{pane}" activeCell="{top_left}" sqref="{top_left}"/>')
+    out.append('</sheetView></sheetViews><sheetFormatPr defaultRowHeight="15"/>')
+    if sheet.widths:
+        out.append("<cols>")
+        out += [f'<col min="{c}" max="{c}" width="{_num(w)}" customWidth="1"/>' for c, w in sheet.widths]
+        out.append("</cols>")
+    out.append("<sheetData>")
+    heights = dict(sheet.heights)
+    current = None
+    for c in sheet.cells:
+        if c.row != current:
+            if current is not None:
+                out.append("</row>")
+            current = c.row
+            ht = f' ht="{_num(heights[c.row])}" customHeight="1"' if c.row in heights else ""
+            out.append(f'<row r="{c.row}"{ht}>')
+        out.append(_cell_xml(c, style_ids[c.style]))
+    if current is not None:
+        out.append("</row>")
+    out.append("</sheetData>")
+    if sheet.merges:
+        out.append(f'<mergeCells count="{len(sheet.merges)}">')
+        out += [f'<mergeCell ref="{m}"/>' for m in sheet.merges]
+        out.append("</mergeCells>")
+    out.append('<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>')
+    out.append('<pageSetup orientation="landscape" fitToHeight="0"/>')
+    if drawing_rel:
+        out.append(f'<drawing r:id="{drawing_rel}"/>')
+    out.append("</worksheet>")
+    return "".join(out).encode("utf-8")
+
+
+# --- charts: XlsxWriter renders them in a throwaway workbook; we take its drawing and chart parts ----
+
+
+def _chart_parts(sheet: SheetLayout, folder: str, slug: str) -> list:
+    """[(part, bytes)..., content-type list]: the drawing, its rels and the charts."""
+    import xlsxwriter
+
+    buf = io.BytesIO()
+    book = xlsxwriter.Workbook(buf, {"in_memory": True})
+    ws = book.add_worksheet(sheet.name)
+    for col, width in sheet.widths:
+        ws.set_column(col - 1, col - 1, width)
+    for row, height in sheet.heights:
+        ws.set_row(row - 1, height)
+    for c in sheet.cells:  # cached values, so the charts' caches show figures before any recalculation
+        if isinstance(c.value, (Decimal, float, int)) and not isinstance(c.value, bool):
+            ws.write_number(c.row - 1, c.col - 1, float(c.value))
+        elif isinstance(c.value, str) and c.value:
+            ws.write_string(c.row - 1, c.col - 1, _chart_safe(c.value))
+    for chart in sheet.charts:
+        ws.insert_chart(chart.row - 1, chart.col - 1, _xlsxwriter_chart(book, chart))
+    book.close()
+    src = zipfile.ZipFile(io.BytesIO(buf.getvalue()))
+    drawing = f"{folder}/drawings/scrm_xl_{slug}_drawing.xml".lstrip("/")
+    parts, types = [(drawing, src.read("xl/drawings/drawing1.xml"))], [(drawing, CT_DRAWING)]
+    rels = etree.fromstring(src.read("xl/drawings/_rels/drawing1.xml.rels"))
+    for rel in rels:
+        old = posixpath.basename(rel.get("Target"))  # chart1.xml
+        new = f"scrm_xl_{slug}_{old}"
+        rel.set("Target", f"../charts/{new}")
+        chart_part = f"{folder}/charts/{new}".lstrip("/")
+        parts.append((chart_part, src.read(f"xl/charts/{old}")))
+        types.append((chart_part, CT_CHART))
+    parts.insert(1, (_rels_part(drawing), XML_DECL + etree.tostring(rels, encoding="UTF-8")))
+    return [*parts, types]
+
+
+def _chart_safe(text: str) -> str:
+    # chart caches are rebuilt by Excel from the cells; they only need to be valid XML
+    return _NEEDS_ESCAPE.sub("?", text)[:255]
+
+
+def _xlsxwriter_chart(book, spec: Chart):
+    chart = book.add_chart({"type": spec.kind})
+    for s in spec.series:
+        options = {"name": s.name, "categories": "=" + spec.categories, "values": "=" + s.values}
+        if spec.kind == "line":
+            options["marker"] = {"type": "circle"}
+        chart.add_series(options)
+    chart.set_title({"name": spec.title, "name_font": {"size": 12}})
+    chart.set_y_axis({"num_format": spec.y_format, "major_gridlines": {"visible": True}})
+    chart.set_legend({"position": "bottom"})
+    chart.set_size({"width": spec.width, "height": spec.height})
+    return chart

@@ -1,0 +1,133 @@
+"""The plain layout of the output sheets, before any file format."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from decimal import Decimal
+
+import pytest
+
+from scrm_xl.layout import MAX_TEXT, layout
+from tests import writer_fixtures as fx
+
+
+def _sheet(lay, name):
+    return next(s for s in lay.sheets if s.name == name)
+
+
+def _cells(sheet):
+    return {c.ref: c for c in sheet.cells}
+
+
+def test_four_sheets_in_order_with_no_issue_when_engine_and_ledger_agree():
+    lay, issues = layout(fx.results())
+    assert [s.name for s in lay.sheets] == ["ROI", "KPI", "Ledger", "Checks"]
+    assert issues == []
+
+
+def test_roi_formulas_are_sumifs_over_the_ledger():
+    cells = _cells(_sheet(layout(fx.results())[0], "ROI"))
+    inv = cells["E7"]  # G1 investment
+    assert inv.value == Decimal(1600)
+    assert inv.formula == 'SUMIFS(Ledger!$O$5:$O$16,Ledger!$A$5:$A$16,"Cost",Ledger!$E$5:$E$16,"=G1")'
+    assert cells["N7"].formula == 'IF(E7=0,"",(I7-E7)/E7)'
+    assert cells["M7"].value == Decimal("-0.1875")  # (1300 - 1600) / 1600
+
+
+def test_ledger_holds_returns_and_costs_pointing_to_their_source():
+    ledger = _sheet(layout(fx.results())[0], "Ledger")
+    rows = {}
+    for c in ledger.cells:
+        if c.row >= 5:
+            rows.setdefault(c.row, {})[c.col] = c.value
+    assert len(rows) == len(fx.LEDGER) + len(fx.COST_LINES) == 12
+    first = rows[5]
+    assert first[1] == "Return" and first[2] == "Returns!E2" and first[15] == Decimal("800.00")
+    split = rows[8]  # the Linear split of T4 keeps its touchpoint
+    assert split[17] == "Touchpoints!C2" and split[14] == Decimal("0.5")
+    overhead = next(r for r in rows.values() if r[2] == "Costs!F5")
+    assert overhead[1] == "Cost" and 5 not in overhead  # no goal: Unallocated
+    assert sum(r[15] for r in rows.values() if r[1] == "Cost") == Decimal(2900)
+
+
+def test_engine_figure_that_differs_from_the_ledger_is_reported_at_its_cell():
+    goals = (replace(fx.GOALS[0], figures=replace(fx.G1, investment=Decimal("1700"))), *fx.GOALS[1:])
+    _, issues = layout(fx.results(goals=goals))
+    assert [str(i) for i in issues][0].startswith("ROI!E7: the engine's figure 1,700.00 differs")
+
+
+def test_wildcards_and_operators_in_ids_match_literally():
+    goal = replace(fx.GOALS[0], id="<G*1?~")
+    lines = tuple(replace(x, goal_id="<G*1?~") if x.goal_id == "G1" else x for x in fx.LEDGER)
+    costs = tuple(replace(x, goal_id="<G*1?~") if x.goal_id == "G1" else x for x in fx.COST_LINES)
+    lay, issues = layout(fx.results(goals=(goal, *fx.GOALS[1:]), ledger=lines, cost_lines=costs))
+    assert issues == []
+    assert '"=<G~*1~?~~"' in _cells(_sheet(lay, "ROI"))["E7"].formula
+
+
+def test_quotes_in_ids_cannot_break_out_of_the_formula():
+    goal = replace(fx.GOALS[0], id='G"1),HYPERLINK("x')
+    lay, _ = layout(fx.results(goals=(goal, *fx.GOALS[1:])))
+    assert '"=G""1),HYPERLINK(""x"' in _cells(_sheet(lay, "ROI"))["E7"].formula
+
+
+def test_overlong_text_is_cut_with_a_warning():
+    goal = replace(fx.GOALS[0], name="x" * (MAX_TEXT + 5))
+    lay, issues = layout(fx.results(goals=(goal, *fx.GOALS[1:])))
+    assert len(_cells(_sheet(lay, "ROI"))["B7"].value) == MAX_TEXT
+    assert str(issues[0]) == f"ROI!B7: text cut to Excel's {MAX_TEXT} characters"
+
+
+def test_presentation_currency_negatives_freeze_and_charts():
+    lay, _ = layout(fx.results())
+    assert lay.styles["money"].num_format == '#,##0.00 "EUR";[Red]-#,##0.00 "EUR"'
+    assert "[Red]" in lay.styles["percent"].num_format
+    roi = _sheet(lay, "ROI")
+    assert roi.freeze == (5, 3) and roi.merges[0] == "A1:L1"
+    line, column = roi.charts
+    assert line.kind == "line" and [s.values for s in line.series] == ["ROI!$H$15:$H$17", "ROI!$I$15:$I$17"]
+    assert column.kind == "column" and [s.name for s in column.series] == [
+        "Conservative",
+        "Expected",
+        "Optimistic",
+    ]
+    cells = _cells(roi)
+    assert cells["A15"].value == "2026-01" and cells["H17"].value == Decimal(2900)
+    assert cells["A11"].style == "total_label"
+
+
+def test_roi_none_is_an_empty_cached_value_not_a_division_error():
+    zero = fx.figures("0", "100", "0", "0", "100", "100")
+    goals = (replace(fx.GOALS[0], figures=zero), *fx.GOALS[1:])
+    lay, _ = layout(fx.results(goals=goals))
+    assert _cells(_sheet(lay, "ROI"))["N7"].value == ""
+
+
+def test_kpi_and_checks():
+    lay, _ = layout(fx.results())
+    kpi = _cells(_sheet(lay, "KPI"))
+    assert kpi["A6"].value == "G1" and kpi["I6"].value == 0.5 and kpi["J6"].value == "On track"
+    assert kpi["I6"].formula.endswith("(H6-E6)/(F6-E6))")
+    metric_rows = {kpi[f"B{r}"].value for r in range(10, 15) if f"B{r}" in kpi}
+    assert "Engagement rate (derived)" in metric_rows
+    checks = _cells(_sheet(lay, "Checks"))
+    assert checks["A2"].value.startswith("1 error, 2 warnings, 1 info")
+    assert [checks[f"B{r}"].value for r in range(5, 9)] == [
+        "Returns!E9",
+        "Costs!F5",
+        "Metrics!D4",
+        "(workbook)",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("currency", "fmt"),
+    [
+        ("usd", '#,##0.00 "USD";[Red]-#,##0.00 "USD"'),
+        ('E"R', "#,##0.00;[Red]-#,##0.00"),
+        ("", "#,##0.00;[Red]-#,##0.00"),
+    ],
+)
+def test_odd_currency_codes_never_break_the_format(currency, fmt):
+    lay, _ = layout(fx.results(program=replace(fx.PROGRAM, currency=currency)))
+    assert lay.styles["money"].num_format == fmt

@@ -1,0 +1,341 @@
+"""The surgical writer against reference workbooks (tests/data/README.md)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import zipfile
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import openpyxl
+import pytest
+import xlsxwriter
+from lxml import etree
+from openpyxl.utils.escape import unescape
+
+from scrm_xl import write as writer
+from scrm_xl.layout import layout
+from scrm_xl.write import NotAWorkbook, SheetNotOurs, WorkbookLocked, escape_text, write_results
+from tests import partdiff
+from tests.writer_fixtures import CONTROL_GOAL, HOSTILE_GOAL, results
+
+DATA = Path(__file__).parent / "data"
+REFERENCES = ("features.xlsm", "features.xlsx", "features_lo.xlsx")
+EDITABLE = {
+    "[Content_Types].xml",
+    "xl/workbook.xml",
+    "xl/_rels/workbook.xml.rels",
+    "xl/styles.xml",
+    "docProps/app.xml",
+}
+OURS = {"ROI", "KPI", "Ledger", "Checks"}
+
+
+@pytest.fixture
+def book(tmp_path, request) -> Path:
+    name = getattr(request, "param", "features.xlsm")
+    path = tmp_path / name
+    shutil.copy(DATA / name, path)
+    return path
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("book", REFERENCES, indirect=True)
+def test_parts_not_ours_stay_byte_identical(book, tmp_path):
+    out = tmp_path / "out" / book.name
+    out.parent.mkdir()
+    write_results(book, results(), out_path=out)
+    d = partdiff.diff_parts(book, out)
+    assert d["changed"] <= EDITABLE
+    assert d["restored"] == set()  # untouched parts are copied raw, not recompressed
+    assert d["removed"] <= {"xl/calcChain.xml"}
+    assert all("scrm_xl_" in n for n in d["added"])
+    assert {n.rsplit("/", 1)[-1] for n in d["added"]} >= {
+        "scrm_xl_roi.xml",
+        "scrm_xl_kpi.xml",
+        "scrm_xl_ledger.xml",
+        "scrm_xl_checks.xml",
+    }
+    with zipfile.ZipFile(out) as z:
+        assert z.testzip() is None
+        assert "xl/calcChain.xml" not in z.read("[Content_Types].xml").decode()
+
+
+def test_vba_and_features_survive(book, tmp_path):
+    write_results(book, results())
+    with zipfile.ZipFile(book) as z:
+        names = set(z.namelist())
+        ct = z.read("[Content_Types].xml").decode()
+        wb = z.read("xl/workbook.xml").decode()
+    assert "xl/vbaProject.bin" in names and "macroEnabled.main+xml" in ct
+    assert {
+        "xl/comments1.xml",
+        "xl/drawings/vmlDrawing1.vml",
+        "customXml/item1.xml",
+        "xl/externalLinks/externalLink1.xml",
+    } <= names
+    assert 'fullCalcOnLoad="1"' in wb and "<externalReference" in wb
+    loaded = openpyxl.load_workbook(book)
+    assert loaded.sheetnames == ["Data", "Program", "ROI", "KPI", "Ledger", "Checks"]
+    assert "Amounts" in loaded.defined_names
+    data = loaded["Data"]
+    assert data.conditional_formatting and data.data_validations.dataValidation
+    assert data["B8"].value == "=SUM(B2:B7)"
+
+
+def test_styles_are_only_appended(book, tmp_path):
+    def children(path):
+        with zipfile.ZipFile(path) as z:
+            root = etree.fromstring(z.read("xl/styles.xml"))
+        return {etree.QName(c).localname: [etree.tostring(x) for x in c] for c in root}
+
+    before = children(book)
+    write_results(book, results())
+    after = children(book)
+    for section, items in before.items():
+        assert after[section][: len(items)] == items, section
+
+
+@pytest.mark.parametrize("book", REFERENCES, indirect=True)
+def test_running_twice_equals_running_once(book, tmp_path):
+    once = tmp_path / "once.xlsx"
+    write_results(book, results(), out_path=once)
+    write_results(once, results())  # in place this time
+    twice = tmp_path / "twice.xlsx"
+    write_results(once, results(), out_path=twice)
+    assert once.read_bytes() == twice.read_bytes()
+
+
+def test_namespaces_and_ignorable_kept(book):
+    with zipfile.ZipFile(DATA / "features_lo.xlsx") as z:
+        before = etree.fromstring(z.read("xl/workbook.xml"))
+    shutil.copy(DATA / "features_lo.xlsx", book)
+    write_results(book, results())
+    with zipfile.ZipFile(book) as z:
+        after = etree.fromstring(z.read("xl/workbook.xml"))
+    assert before.nsmap.items() <= after.nsmap.items()
+    assert dict(before.attrib) == dict(after.attrib)
+
+
+def _expected(cell):
+    """What a reader should give back for a layout cell."""
+    v = cell.value
+    if isinstance(v, date):
+        return v
+    if isinstance(v, (Decimal, int, float)):
+        return float(v)
+    return v
+
+
+def test_cells_read_back_with_openpyxl_and_calamine(book):
+    write_results(book, results())
+    lay, _ = layout(results())
+    values = openpyxl.load_workbook(book, data_only=True)
+    formulas = openpyxl.load_workbook(book)
+    for sheet in lay.sheets:
+        calamine = partdiff.sheet_values(book, sheet.name)
+        for c in sheet.cells:
+            want = _expected(c)
+            got_cal = calamine.get(c.ref)
+            got_opx = values[sheet.name][c.ref].value
+            if isinstance(got_opx, str):
+                got_opx = unescape(got_opx)  # openpyxl does not decode _xHHHH_ in inline strings; Excel does
+            if want in (None, ""):
+                assert got_cal in (None, "") and got_opx in (None, ""), c.ref
+            elif isinstance(want, float):
+                assert got_cal == pytest.approx(want, abs=1e-9), (sheet.name, c.ref)
+                assert float(got_opx) == pytest.approx(want, abs=1e-9), (sheet.name, c.ref)
+            elif isinstance(want, date):
+                assert got_opx.date() == want, (sheet.name, c.ref)
+                assert (got_cal.date() if hasattr(got_cal, "hour") else got_cal) == want, (sheet.name, c.ref)
+            else:
+                assert got_cal == want, (sheet.name, c.ref)
+                assert got_opx == want, (sheet.name, c.ref)
+            if c.formula:
+                assert formulas[sheet.name][c.ref].value == "=" + c.formula
+
+
+def test_figures_written_are_the_hand_computed_ones(book):
+    write_results(book, results())
+    roi = partdiff.sheet_values(book, "ROI")
+    assert [roi[f"{col}7"] for col in "EFGHIJKL"] == [1600, 1300, 250, 0, 1550, 1300, 1550, -50]
+    assert roi["A11"] == "Total" and roi["E11"] == 2900 and roi["I11"] == 2200
+    assert roi["E10"] == 200  # Unallocated
+    assert roi["N11"] == pytest.approx(-700 / 2900)
+
+
+def test_user_text_is_text_never_a_formula(book):
+    write_results(book, results())
+    ws = openpyxl.load_workbook(book)["ROI"]
+    assert ws["B8"].value == HOSTILE_GOAL and ws["B8"].data_type == "s"
+    with zipfile.ZipFile(book) as z:
+        roi_xml = z.read("xl/worksheets/scrm_xl_roi.xml").decode()
+    assert "<f>HYPERLINK" not in roi_xml and "<f>=" not in roi_xml
+    assert partdiff.sheet_values(book, "ROI")["B9"] == CONTROL_GOAL
+    checks = partdiff.sheet_values(book, "Checks")
+    assert checks["C8"] == "=cmd|' /C calc'!A0"
+
+
+@pytest.mark.parametrize(
+    ("text", "xml"),
+    [
+        ("plain", "plain"),
+        ("a\x01b", "a_x0001_b"),
+        ("cr\r\nlf", "cr_x000D_\nlf"),
+        ("_x0041_", "_x005F_x0041_"),
+        ("_x00zz_", "_x00zz_"),
+        ("<&>", "&lt;&amp;&gt;"),
+        ("\ufffe", "_xFFFE_"),
+        ("tab\tok", "tab\tok"),
+    ],
+)
+def test_escape_text(text, xml):
+    assert escape_text(text) == xml
+
+
+def test_refuses_a_users_own_sheet(tmp_path):
+    path = tmp_path / "mine.xlsx"
+    wb = xlsxwriter.Workbook(path)
+    wb.add_worksheet("Data").write("A1", 1)
+    wb.add_worksheet("roi").write("A1", "my own analysis")
+    wb.close()
+    before = _sha(path)
+    with pytest.raises(SheetNotOurs, match="own sheet named 'roi'"):
+        write_results(path, results())
+    assert _sha(path) == before
+
+
+def test_refuses_when_excel_holds_the_file(book):
+    (book.parent / ("~$" + book.name)).write_bytes(b"owner")
+    before = _sha(book)
+    with pytest.raises(WorkbookLocked, match="open in Excel"):
+        write_results(book, results())
+    assert _sha(book) == before
+
+
+def test_not_a_workbook(tmp_path):
+    path = tmp_path / "notes.xlsx"
+    path.write_text("not a zip")
+    with pytest.raises(NotAWorkbook, match="not an Excel workbook"):
+        write_results(path, results())
+
+
+def test_out_path_leaves_input_untouched(book, tmp_path):
+    before = _sha(book)
+    out = tmp_path / "copy.xlsm"
+    write_results(book, results(), out_path=out)
+    assert _sha(book) == before and out.exists()
+
+
+def test_failure_mid_write_keeps_the_original(book, monkeypatch):
+    before = _sha(book)
+    real_save = writer._Package.save
+
+    def failing_save(self, fh, new_parts):
+        real_save(self, fh, new_parts[:1])
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(writer._Package, "save", failing_save)
+    with pytest.raises(OSError, match="No space"):
+        write_results(book, results())
+    assert _sha(book) == before
+    assert sorted(os.listdir(book.parent)) == [book.name]
+
+
+def test_mark_survives_and_user_sheets_keep_local_names(book):
+    write_results(book, results())
+    with zipfile.ZipFile(book) as z:
+        wb = etree.fromstring(z.read("xl/workbook.xml"))
+    ns = {"m": writer.MAIN}
+    marks = [
+        int(d.get("localSheetId"))
+        for d in wb.iterfind("m:definedNames/m:definedName", ns)
+        if d.get("name") == writer.MARK_NAME
+    ]
+    names = [s.get("name") for s in wb.iterfind("m:sheets/m:sheet", ns)]
+    assert sorted(names[i] for i in marks) == sorted(OURS)
+    local = [d for d in wb.iterfind("m:definedNames/m:definedName", ns) if d.get("name") == "LocalName"]
+    assert names[int(local[0].get("localSheetId"))] == "Data"
+
+
+# --- LibreOffice recalculation -------------------------------------------------------
+
+RECALC_ALWAYS = """<?xml version="1.0" encoding="UTF-8"?>
+<oor:items xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema"
+ xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="OOXMLRecalcMode" oor:op="fuse">
+<value>0</value></prop></item></oor:items>
+"""
+
+
+def _recalculate(paths: list[Path], tmp_path: Path) -> Path:
+    """Open the files in LibreOffice headless with 'always recalculate' and save them as xlsx."""
+    profile = tmp_path / "lo-profile"
+    (profile / "user").mkdir(parents=True)
+    # LibreOffice ignores fullCalcOnLoad and by default trusts cached values of xlsx files
+    (profile / "user" / "registrymodifications.xcu").write_text(RECALC_ALWAYS)
+    out = tmp_path / "recalculated"
+    subprocess.run(
+        [
+            "soffice",
+            f"-env:UserInstallation={profile.as_uri()}",
+            "--headless",
+            "--convert-to",
+            "xlsx",
+            "--outdir",
+            str(out),
+            *map(str, paths),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
+    return out
+
+
+def _formula_cells(path: Path) -> list[tuple[str, str]]:
+    wb = openpyxl.load_workbook(path)
+    return [
+        (ws.title, c.coordinate)
+        for ws in wb
+        for row in ws.iter_rows()
+        for c in row
+        if ws.title in OURS and isinstance(c.value, str) and c.value.startswith("=")
+    ]
+
+
+@pytest.mark.libreoffice
+def test_libreoffice_recalculation_reproduces_every_cached_value(book, tmp_path):
+    from dataclasses import replace
+
+    from tests import writer_fixtures as fx
+
+    good = tmp_path / "good.xlsx"
+    write_results(book, results(), out_path=good)
+    # a throwaway file whose cached investment is wrong: proves LibreOffice really recalculates
+    wrong_goals = (replace(fx.GOALS[0], figures=replace(fx.G1, investment=Decimal(9999))), *fx.GOALS[1:])
+    wrong = tmp_path / "wrong.xlsx"
+    issues = write_results(book, results(goals=wrong_goals), out_path=wrong)
+    assert [i.where for i in issues] == ["ROI!E7", "ROI!E10"]
+    out = _recalculate([good, wrong], tmp_path)
+
+    recalculated = openpyxl.load_workbook(out / "wrong.xlsx", data_only=True)["ROI"]["E7"].value
+    assert recalculated == 1600  # not the 9999 we cached
+
+    cached = openpyxl.load_workbook(good, data_only=True)
+    fresh = openpyxl.load_workbook(out / "good.xlsx", data_only=True)
+    cells = _formula_cells(good)
+    assert len(cells) > 100
+    for sheet, ref in cells:
+        want, got = cached[sheet][ref].value, fresh[sheet][ref].value
+        if want in (None, ""):
+            assert got in (None, ""), (sheet, ref, got)
+        else:
+            assert got == pytest.approx(want, abs=1e-9), (sheet, ref)
