@@ -209,7 +209,9 @@ def _inspect_zip(fh, zf: zipfile.ZipFile) -> _Facts:
 
     # every XML part calamine might parse: refuse a DTD (entity bombs, external entities)
     for info in infos:
-        if info.filename.endswith((".xml", ".rels", ".vml")) and not info.filename.startswith("xl/worksheets/"):
+        if info.filename.endswith((".xml", ".rels", ".vml")) and not info.filename.startswith(
+            "xl/worksheets/"
+        ):
             _check_xml_part(fh, info)
 
     date1904, sheets = _workbook_sheets(fh, names)
