@@ -73,7 +73,10 @@ _PAREN = re.compile(rf"^\(\s*({_GROUPED}|{_PLAIN})\s*\)$")
 def _finite(value: float, what: str) -> Decimal:
     if not math.isfinite(value):
         raise BadValue(f"{what} {value} is not a number")
-    return Decimal(repr(float(value))) if isinstance(value, float) else Decimal(value)
+    if isinstance(value, float):
+        # whole numbers read back from Excel as 1000.0 should look like 1000
+        return Decimal(int(value)) if value.is_integer() else Decimal(repr(value))
+    return Decimal(value)
 
 
 def _money_text(raw: str) -> Decimal | None:
