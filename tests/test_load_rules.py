@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (rule tables read best one case per line)
 """One case per contract rule: each mutates a valid programme and expects the issue
 (severity, place, words) the rule must raise, and what must happen to the records.
 Removing the rule makes its case fail."""

@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (the example rows read best one per line)
 """Build test workbooks: a small valid programme as plain row tables, written to
 disk with XlsxWriter (percent/date formats, cached formula values and errors,
 hidden sheets, the 1904 date system) or wrapped as ``Tables`` directly.
