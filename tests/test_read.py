@@ -1,0 +1,118 @@
+"""Reading real files: the forms Excel stores (percent-formatted numbers, date cells,
+the 1904 system, cached formula values, error cells) come through to the loader."""
+
+import shutil
+import subprocess
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from helpers.book import Formula, Pct, as_tables, base_sheets, set_cell, write_book
+
+from scrm_xl.load import load
+from scrm_xl.read import ExcelError, read_workbook
+
+
+def read_and_load(path):
+    tables, issues = read_workbook(path)
+    assert issues == [], issues
+    return tables, *load(tables)
+
+
+def test_file_loads_exactly_like_the_same_rows_given_by_hand(tmp_path):
+    sheets = base_sheets()
+    _, from_file, issues = read_and_load(write_book(tmp_path / "b.xlsx", sheets))
+    assert issues == []
+    assert from_file == load(as_tables(sheets))[0]
+
+
+def test_excel_forms(tmp_path):
+    sheets = base_sheets()
+    set_cell(sheets, "Returns", 2, "Gross margin", Pct(0.25))  # typed as 25% in Excel
+    set_cell(sheets, "Returns", 4, "Attribution", "50%")
+    set_cell(sheets, "Costs", 2, "Amount", Formula("=2*500", 1000))
+    set_cell(sheets, "Costs", 3, "Amount", "1,234.50")
+    set_cell(sheets, "Costs", 4, "Date", "2026-03-01")
+    _, records, issues = read_and_load(write_book(tmp_path / "b.xlsx", sheets))
+    assert issues == []
+    assert records.returns[0].gross_margin == Decimal("0.25")
+    assert records.returns[2].attribution == Decimal("0.5")
+    assert [c.amount for c in records.costs] == [Decimal(1000), Decimal("1234.50"), Decimal(200)]
+    assert records.costs[2].date == date(2026, 3, 1)
+
+
+@pytest.mark.parametrize("code", ["#DIV/0!", "#REF!", "#N/A", "#VALUE!"])
+def test_error_cells_are_reported_at_their_cell(tmp_path, code):
+    sheets = base_sheets()
+    set_cell(sheets, "Costs", 3, "Amount", Formula("=1/0", code))
+    tables, records, issues = read_and_load(write_book(tmp_path / "b.xlsx", sheets))
+    assert tables["Costs"].rows[2][5] == ExcelError(code)
+    assert [(i.where, i.message) for i in issues] == [("Costs!F3", f"Amount shows the error {code}; fix the formula")]
+    assert len(records.costs) == 2
+
+
+def test_error_cells_written_by_openpyxl(tmp_path):
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "S"
+    ws["A1"], ws["C7"] = "x", "#N/A"
+    wb.save(tmp_path / "o.xlsx")
+    tables, issues = read_workbook(tmp_path / "o.xlsx")
+    assert issues == [] and tables["S"].rows[6][2] == ExcelError("#N/A")
+
+
+def test_1904_date_system(tmp_path):
+    sheets = base_sheets()
+    set_cell(sheets, "Costs", 3, "Date", 46037 - 1462)  # a plain number in a date column: a 1904 serial
+    tables, records, issues = read_and_load(write_book(tmp_path / "mac.xlsx", sheets, date1904=True))
+    assert tables.date1904
+    assert issues == []
+    assert [c.date for c in records.costs] == [date(2026, 1, 15), date(2026, 1, 15), date(2026, 3, 1)]
+    assert records.program.period_start == date(2026, 1, 1)
+
+
+def test_hidden_sheet_is_flagged(tmp_path):
+    tables, records, issues = read_and_load(write_book(tmp_path / "h.xlsx", base_sheets(), hidden=("Goals",)))
+    assert tables["Goals"].hidden and not tables["Costs"].hidden
+    assert [(str(i.severity), i.where) for i in issues] == [("warning", "Goals")]
+
+
+def test_xlsm_is_accepted(tmp_path):
+    path = write_book(tmp_path / "b.xlsx", base_sheets())
+    shutil.copy(path, tmp_path / "b.xlsm")
+    _, records, issues = read_and_load(tmp_path / "b.xlsm")
+    assert issues == [] and len(records.returns) == 3
+
+
+def test_sheet_order_and_blank_rows_in_file(tmp_path):
+    sheets = base_sheets()
+    shuffled = {name: sheets[name] for name in reversed(list(sheets))}
+    shuffled["Costs"] = shuffled["Costs"][:2] + [[], [None, None]] + shuffled["Costs"][2:]
+    _, records, issues = read_and_load(write_book(tmp_path / "s.xlsx", shuffled))
+    base = load(as_tables(sheets))[0]
+    assert issues == []
+    assert records.goals == base.goals and records.returns == base.returns
+    assert [c.amount for c in records.costs] == [c.amount for c in base.costs]
+
+
+@pytest.mark.libreoffice
+def test_workbook_saved_by_libreoffice(tmp_path):
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if soffice is None:
+        pytest.skip("LibreOffice not installed")
+    sheets = base_sheets()
+    set_cell(sheets, "Returns", 2, "Gross margin", Pct(0.5))
+    set_cell(sheets, "Costs", 3, "Amount", Formula("=1/0", "#DIV/0!"))
+    src = write_book(tmp_path / "src.xlsx", sheets)
+    out = tmp_path / "lo"
+    subprocess.run(
+        [soffice, "--headless", f"-env:UserInstallation=file://{tmp_path}/profile", "--convert-to", "xlsx",
+         "--outdir", str(out), str(src)],
+        check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    tables, records, issues = read_and_load(out / "src.xlsx")
+    assert [(i.where, i.message) for i in issues] == [("Costs!F3", "Amount shows the error #DIV/0!; fix the formula")]
+    assert records.returns[0].gross_margin == Decimal("0.5")
+    assert records.returns == load(as_tables(base_sheets()))[0].returns
