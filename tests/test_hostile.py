@@ -61,7 +61,9 @@ def far_cell(good, tmp_path):
 
     def change(d):
         d = re.sub(rb'<dimension ref="[^"]*"/>', b"", d)
-        return d.replace(b"</sheetData>", b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData>')
+        return d.replace(
+            b"</sheetData>", b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData>'
+        )
 
     return rewrite(good, tmp_path / "far.xlsx", {part: change})
 
@@ -69,7 +71,10 @@ def far_cell(good, tmp_path):
 def zip_bomb(good, tmp_path):
     # 300 MB of zeros in one part compresses about 1000 to 1
     path = rewrite(good, tmp_path / "bomb.xlsx", {})
-    with zipfile.ZipFile(path, "a", zipfile.ZIP_DEFLATED) as z, z.open("xl/media/pad.bin", "w", force_zip64=True) as f:
+    with (
+        zipfile.ZipFile(path, "a", zipfile.ZIP_DEFLATED) as z,
+        z.open("xl/media/pad.bin", "w", force_zip64=True) as f,
+    ):
         block = bytes(1024 * 1024)
         for _ in range(300):
             f.write(block)
@@ -101,7 +106,10 @@ def lying_bomb(good, tmp_path):
 
 LAUGHS = (
     b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
-    + b"".join(b'<!ENTITY lol%d "%s">' % (i, (b"&lol%d;" % (i - 1) if i > 1 else b"&lol;") * 10) for i in range(1, 10))
+    + b"".join(
+        b'<!ENTITY lol%d "%s">' % (i, (b"&lol%d;" % (i - 1) if i > 1 else b"&lol;") * 10)
+        for i in range(1, 10)
+    )
     + b']><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>&lol9;</t></si></sst>'
 )
 

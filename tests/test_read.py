@@ -47,7 +47,9 @@ def test_error_cells_are_reported_at_their_cell(tmp_path, code):
     set_cell(sheets, "Costs", 3, "Amount", Formula("=1/0", code))
     tables, records, issues = read_and_load(write_book(tmp_path / "b.xlsx", sheets))
     assert tables["Costs"].rows[2][5] == ExcelError(code)
-    assert [(i.where, i.message) for i in issues] == [("Costs!F3", f"Amount shows the error {code}; fix the formula")]
+    assert [(i.where, i.message) for i in issues] == [
+        ("Costs!F3", f"Amount shows the error {code}; fix the formula")
+    ]
     assert len(records.costs) == 2
 
 
@@ -113,6 +115,8 @@ def test_workbook_saved_by_libreoffice(tmp_path):
         check=True, capture_output=True, timeout=120,
     )  # fmt: skip
     tables, records, issues = read_and_load(out / "src.xlsx")
-    assert [(i.where, i.message) for i in issues] == [("Costs!F3", "Amount shows the error #DIV/0!; fix the formula")]
+    assert [(i.where, i.message) for i in issues] == [
+        ("Costs!F3", "Amount shows the error #DIV/0!; fix the formula")
+    ]
     assert records.returns[0].gross_margin == Decimal("0.5")
     assert records.returns == load(as_tables(base_sheets()))[0].returns
