@@ -19,8 +19,11 @@ ROOT = Path(__file__).resolve().parents[1]
 def run_check(path):
     proc = subprocess.run(
         [sys.executable, "-m", "scrm_xl", "check", str(path)],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     return proc.returncode, (proc.stdout + proc.stderr).strip()
 
 
@@ -51,8 +54,11 @@ def sheet_part(book: Path, name: str) -> str:
 
 def huge_dimension(good, tmp_path):
     part = sheet_part(good, "Costs")
-    return rewrite(good, tmp_path / "dim.xlsx", {
-        part: lambda d: re.sub(rb'<dimension ref="[^"]*"/>', b'<dimension ref="A1:XFD1048576"/>', d)})  # fmt: skip
+    return rewrite(
+        good,
+        tmp_path / "dim.xlsx",
+        {part: lambda d: re.sub(rb'<dimension ref="[^"]*"/>', b'<dimension ref="A1:XFD1048576"/>', d)},
+    )
 
 
 def far_cell(good, tmp_path):
@@ -120,13 +126,29 @@ def billion_laughs(good, tmp_path):
 
 def laughs_in_sheet(good, tmp_path):
     part = sheet_part(good, "Goals")
-    return rewrite(good, tmp_path / "laughs2.xlsx", {part: lambda d: d.replace(
-        b"<worksheet", b'<!DOCTYPE w [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]><worksheet', 1)})  # fmt: skip
+    return rewrite(
+        good,
+        tmp_path / "laughs2.xlsx",
+        {
+            part: lambda d: d.replace(
+                b"<worksheet",
+                b'<!DOCTYPE w [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]><worksheet',
+                1,
+            )
+        },
+    )
 
 
 def xxe(good, tmp_path):
-    return rewrite(good, tmp_path / "xxe.xlsx", {"xl/workbook.xml": lambda d: d.replace(
-        b"<workbook", b'<!DOCTYPE workbook [<!ENTITY x SYSTEM "file:///etc/passwd">]><workbook', 1)})  # fmt: skip
+    return rewrite(
+        good,
+        tmp_path / "xxe.xlsx",
+        {
+            "xl/workbook.xml": lambda d: d.replace(
+                b"<workbook", b'<!DOCTYPE workbook [<!ENTITY x SYSTEM "file:///etc/passwd">]><workbook', 1
+            )
+        },
+    )
 
 
 def not_zip(good, tmp_path):
@@ -153,8 +175,14 @@ CFB = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 def encrypted(good, tmp_path):
     # an encrypted .xlsx is an OLE compound file holding EncryptionInfo and EncryptedPackage streams
     p = tmp_path / "locked.xlsx"
-    p.write_bytes(CFB + bytes(504) + "EncryptionInfo".encode("utf-16-le") + bytes(100)
-                  + "EncryptedPackage".encode("utf-16-le") + bytes(4000))  # fmt: skip
+    p.write_bytes(
+        CFB
+        + bytes(504)
+        + "EncryptionInfo".encode("utf-16-le")
+        + bytes(100)
+        + "EncryptedPackage".encode("utf-16-le")
+        + bytes(4000)
+    )
     return p
 
 

@@ -20,14 +20,32 @@ amount = st.one_of(
     st.decimals(0, 10000, places=2).map(lambda d: f"{d:,.2f}"),
     st.sampled_from(["(12.50)", "12,5x", None]),
 )
-cost_row = st.tuples(day, initiative, st.sampled_from([None, "G1", "G2"]), st.sampled_from(["People", "other", None]),
-                     st.none(), amount).map(list)  # fmt: skip
-return_row = st.tuples(day, st.sampled_from(["T1", "T2", "T7", None]),
-                       st.sampled_from(["New revenue", "cost savings", "Gift"]), initiative, amount,
-                       st.sampled_from([None, 0.3, "30%"]), st.sampled_from([None, 1, "50%"]),
-                       st.sampled_from([None, "low", "High"]), st.none()).map(list)  # fmt: skip
-metric_row = st.tuples(day, st.sampled_from([None, "G1", "G2"]), initiative,
-                       st.sampled_from(["Reach", "likes", "Smiles"]), st.integers(0, 100)).map(list)  # fmt: skip
+cost_row = st.tuples(
+    day,
+    initiative,
+    st.sampled_from([None, "G1", "G2"]),
+    st.sampled_from(["People", "other", None]),
+    st.none(),
+    amount,
+).map(list)
+return_row = st.tuples(
+    day,
+    st.sampled_from(["T1", "T2", "T7", None]),
+    st.sampled_from(["New revenue", "cost savings", "Gift"]),
+    initiative,
+    amount,
+    st.sampled_from([None, 0.3, "30%"]),
+    st.sampled_from([None, 1, "50%"]),
+    st.sampled_from([None, "low", "High"]),
+    st.none(),
+).map(list)
+metric_row = st.tuples(
+    day,
+    st.sampled_from([None, "G1", "G2"]),
+    initiative,
+    st.sampled_from(["Reach", "likes", "Smiles"]),
+    st.integers(0, 100),
+).map(list)
 
 
 def sheets_with(costs, returns, metrics):
