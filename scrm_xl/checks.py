@@ -21,7 +21,7 @@ class BadValue(ValueError):
 
 
 def is_blank(value: object) -> bool:
-    return value is None or (isinstance(value, str) and not value.replace("\u00a0", " ").strip())
+    return value is None or (isinstance(value, str) and not value.strip())  # strip() takes NBSP too
 
 
 def _number_type(value: object) -> bool:
@@ -37,7 +37,7 @@ def _show(value: object) -> str:
 
 
 def _clean(text: str) -> str:
-    return text.replace("\u00a0", " ").strip()
+    return text.strip()  # str.strip() removes non-breaking spaces too
 
 
 def text(value: object) -> str:
@@ -53,15 +53,26 @@ def text(value: object) -> str:
     return str(value)
 
 
-def choice(value: object, choices: tuple[str, ...], what: str) -> str:
-    """Match an enumeration ignoring case and spaces; return its canonical spelling."""
+def chooser(choices: tuple[str, ...], what: str):
+    """A function that matches an enumeration ignoring case and spaces and returns its canonical spelling."""
     from .schema import normalize_name
 
-    wanted = normalize_name(text(value))
-    for c in choices:
-        if normalize_name(c) == wanted:
-            return c
-    raise BadValue(f"{what} {_show(value)} is not one of {', '.join(choices)}")
+    canonical = {normalize_name(c): c for c in choices}
+    exact = set(choices)
+
+    def choose(value: object) -> str:
+        if value in exact:
+            return value  # type: ignore[return-value]
+        found = canonical.get(normalize_name(text(value)))
+        if found is None:
+            raise BadValue(f"{what} {_show(value)} is not one of {', '.join(choices)}")
+        return found
+
+    return choose
+
+
+def choice(value: object, choices: tuple[str, ...], what: str) -> str:
+    return chooser(choices, what)(value)
 
 
 _PLAIN = r"\d+(?:\.\d+)?|\.\d+"

@@ -28,7 +28,7 @@ from .model import (
     info,
     warning,
 )
-from .read import Table, Tables
+from .read import ExcelError, Table, Tables
 from .schema import (
     CHOICE,
     DATE,
@@ -107,6 +107,7 @@ class _Row:
 class _Loader:
     tables: Tables
     issues: list[Issue] = field(default_factory=list)
+    _converters: dict = field(default_factory=dict)
 
     # ---- helpers -------------------------------------------------------------
 
@@ -172,56 +173,68 @@ class _Loader:
 
     def rows(self, located: _Located) -> Iterator[_Row]:
         rows = located.table.rows
-        cols = located.columns
+        cols = list(located.columns.items())
         for i in range(located.header_index + 1, len(rows)):
             raw = rows[i]
-            values = {name: (raw[j] if j < len(raw) else None) for name, j in cols.items()}
-            if all(cx.is_blank(v) for v in values.values()):
+            n = len(raw)
+            values = {name: (raw[j] if j < n else None) for name, j in cols}
+            if all(_blank(v) for v in values.values()):
                 continue
             yield _Row(located, i, values)
 
-    def value(self, row: _Row, column: str, what: str | None = None, **kw):
+    def value(self, row: _Row, column: str, what: str | None = None):
         """The converted value of one cell, None when blank; an error marks the row."""
-        col = row.located.sheet.column(column)
+        key = (row.located.sheet.name, column, what)
+        found = self._converters.get(key)
+        if found is None:
+            col = row.located.sheet.column(column)
+            text = what or column[0].lower() + column[1:]
+            found = self._converters[key] = (
+                col.required,
+                self.converter(col.kind, text, column, col.choices),
+            )
+        required, convert = found
         raw = row.values.get(column)
-        what = what or column[0].lower() + column[1:]
-        code = cx.excel_error(raw)
-        if code is not None:
-            self.err(row.ref(column), f"{column} shows the error {code}; fix the formula")
-            row.ok = False
-            return None
-        if cx.is_blank(raw):
-            if col.required:
+        if _blank(raw):
+            if required:
                 self.err(row.ref(column), f"{column} is required")
                 row.ok = False
             return None
+        if type(raw) is ExcelError:
+            self.err(row.ref(column), f"{column} shows the error {raw.code}; fix the formula")
+            row.ok = False
+            return None
         try:
-            return self.convert(col.kind, raw, what, column, choices=col.choices, **kw)
+            return convert(raw)
         except cx.BadValue as exc:
             self.err(row.ref(column), str(exc))
             row.ok = False
             return None
 
-    def convert(self, kind: str, raw: object, what: str, name: str, choices: tuple[str, ...] = ()):
+    def converter(self, kind: str, what: str, name: str, choices: tuple[str, ...] = ()):
+        """A function raw value -> converted value for one kind of column."""
         d1904 = self.tables.date1904
         if kind == TEXT:
-            return cx.text(raw)
+            return cx.text
         if kind == CHOICE:
-            return cx.choice(raw, choices, what)
+            return cx.chooser(choices, what)
         if kind == DATE:
-            return cx.to_date(raw, what, d1904)
+            return lambda raw: cx.to_date(raw, what, d1904)
         if kind == DATETIME:
-            return cx.to_datetime(raw, what, d1904)
+            return lambda raw: cx.to_datetime(raw, what, d1904)
         if kind == MONEY:
-            return cx.money(raw, what)
+            return lambda raw: cx.money(raw, what)
         if kind == PERCENT:
             low, high = PERCENT_RANGES.get(name, (None, None))
-            return cx.percent(raw, what, low, high)
+            return lambda raw: cx.percent(raw, what, low, high)
         if kind == NUMBER:
-            return cx.number(raw, what)
+            return lambda raw: cx.number(raw, what)
         if kind == INTEGER:
-            return cx.integer(raw, what)
+            return lambda raw: cx.integer(raw, what)
         raise AssertionError(kind)
+
+    def convert(self, kind: str, raw: object, what: str, name: str, choices: tuple[str, ...] = ()):
+        return self.converter(kind, what, name, choices)(raw)
 
     # ---- the run --------------------------------------------------------------
 
@@ -666,6 +679,11 @@ class _Loader:
                         f"xlwings.conf sets {key} to {cx.text(row[1])!r}; the template leaves it blank "
                         "so the workbook never runs someone else's Python: clear it",
                     )
+
+
+def _blank(v: object) -> bool:
+    # the hot path: calamine gives "" for empty cells, hand-built tables None
+    return v is None or v == "" or (type(v) is str and not v.strip())
 
 
 _METRIC_NAMES = {normalize_name(m): m for m in STANDARD_METRICS}

@@ -74,6 +74,16 @@ def far_cell(good, tmp_path):
     return rewrite(good, tmp_path / "far.xlsx", {part: change})
 
 
+def far_cell_r_not_first(good, tmp_path):
+    part = sheet_part(good, "Costs")
+
+    def change(d):
+        d = re.sub(rb'<dimension ref="[^"]*"/>', b"", d)
+        return d.replace(b"</sheetData>", b'<row r="700000"><c s="0" r="XFD700000"><v>1</v></c></row></sheetData>')
+
+    return rewrite(good, tmp_path / "far2.xlsx", {part: change})
+
+
 def zip_bomb(good, tmp_path):
     # 300 MB of zeros in one part compresses about 1000 to 1
     path = rewrite(good, tmp_path / "bomb.xlsx", {})
@@ -212,6 +222,7 @@ def absent(good, tmp_path):
 HOSTILE = [
     (huge_dimension, "claims a used range up to XFD1048576"),
     (far_cell, "uses cells up to XFD1048576"),
+    (far_cell_r_not_first, "uses cells up to XFD700000"),
     (zip_bomb, "looks like a zip bomb"),
     (lying_bomb, "unpacks to more than its declared size"),
     (billion_laughs, "declares a DTD or entities"),
