@@ -201,7 +201,7 @@ class _Loader:
                 row.ok = False
             return None
         if type(raw) is ExcelError:
-            self.err(row.ref(column), f"{column} shows the error {raw.code}; fix the formula")
+            self.err(row.ref(column), _error_cell_message(column, raw))
             row.ok = False
             return None
         try:
@@ -298,9 +298,8 @@ class _Loader:
         for setting in PROGRAM_SETTINGS:
             raw, ref = given.get(setting.name, (None, CellRef(located.table.name, 0)))
             place = ref if setting.name in given else located.table.name
-            code = cx.excel_error(raw)
-            if code is not None:
-                self.err(place, f"{setting.name} shows the error {code}; fix the formula")
+            if type(raw) is ExcelError:
+                self.err(place, _error_cell_message(setting.name, raw))
                 failed |= setting.required
                 continue
             if cx.is_blank(raw):
@@ -679,6 +678,12 @@ class _Loader:
                         f"xlwings.conf sets {key} to {cx.text(row[1])!r}; the template leaves it blank "
                         "so the workbook never runs someone else's Python: clear it",
                     )
+
+
+def _error_cell_message(what: str, cell: ExcelError) -> str:
+    if cell.uncalculated:
+        return f"{what} is a formula saved without its result; open the workbook in Excel and save it"
+    return f"{what} shows the error {cell.code}; fix the formula"
 
 
 def _blank(v: object) -> bool:

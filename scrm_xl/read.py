@@ -45,9 +45,17 @@ ERROR_CODES = ("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A
 
 @dataclass(frozen=True, slots=True)
 class ExcelError:
-    """A cell showing an Excel error such as ``#DIV/0!``; the loader reports it at its cell."""
+    """A cell showing an Excel error such as ``#DIV/0!``; the loader reports it at its cell.
+
+    ``code`` is empty for a formula saved without its result (a file written by a
+    program and never opened in Excel): its value is unknown, not blank.
+    """
 
     code: str
+
+    @property
+    def uncalculated(self) -> bool:
+        return not self.code
 
     def __str__(self) -> str:
         return self.code
@@ -344,6 +352,15 @@ class _Patterns:
         self.odd_cell = re.compile(rb"<" + p + rb'c\s(?!r=")[^>]*?\br="([A-Za-z]+)\d')
         self.value = re.compile(rb"<" + p + rb"v>([^<]*)</" + p + rb"v>")
         self.cell_end = b"</" + prefix + b"c>"
+        self.prefix = prefix
+        self.cell_start = b"<" + prefix + b"c"
+        f_end, v, c_end = b"</" + prefix + b"f>", b"<" + prefix + b"v", b"</" + prefix + b"c>"
+        self.bare_formula = (
+            f_end + c_end,  # <f>..</f></c>
+            b"/>" + c_end,  # <f t="shared" si="0"/></c>
+            f_end + v + b"></" + prefix + b"v>" + c_end,  # openpyxl: <f>..</f><v></v></c>
+            f_end + v + b"/>" + c_end,
+        )
 
 
 def _col_number(letters: str) -> int:
@@ -392,9 +409,27 @@ def _scan_sheet(fh, info: zipfile.ZipInfo, sheet: _SheetFacts) -> None:
         for rx in (pat.wide_cell, pat.odd_cell):
             for m in rx.finditer(buf, 0, cut):
                 max_col = max(max_col, _col_number(m.group(1).decode("ascii")))
+        _scan_uncalculated(buf, cut, pat, sheet.errors)
         _scan_errors(buf, cut, pat, sheet.errors)
         _check_extent(sheet.name, max_row, max_col, "uses cells up to")
         buf = buf[cut:]
+
+
+def _scan_uncalculated(buf: bytes, cut: int, pat: _Patterns, errors: dict[tuple[int, int], str]) -> None:
+    """Formula cells saved without a <v> result: calamine reads them as blank."""
+    for marker in pat.bare_formula:
+        pos = buf.find(marker, 0, cut)
+        while pos != -1:
+            start = buf.rfind(pat.cell_start, 0, pos)
+            if start != -1:
+                close = buf.find(b">", start)
+                inner = buf[close + 1 : pos + len(marker)]
+                is_formula = inner.lstrip().startswith(b"<" + pat.prefix + b"f")
+                ref = _REF_ATTR.search(buf, start, close)
+                value = pat.value.search(inner)
+                if is_formula and ref and (value is None or not value.group(1)):
+                    errors.setdefault((int(ref.group(2)), _col_number(ref.group(1).decode("ascii"))), "")
+            pos = buf.find(marker, pos + len(marker), cut)
 
 
 def _scan_errors(buf: bytes, cut: int, pat: _Patterns, errors: dict[tuple[int, int], str]) -> None:

@@ -79,7 +79,9 @@ def far_cell_r_not_first(good, tmp_path):
 
     def change(d):
         d = re.sub(rb'<dimension ref="[^"]*"/>', b"", d)
-        return d.replace(b"</sheetData>", b'<row r="700000"><c s="0" r="XFD700000"><v>1</v></c></row></sheetData>')
+        return d.replace(
+            b"</sheetData>", b'<row r="700000"><c s="0" r="XFD700000"><v>1</v></c></row></sheetData>'
+        )
 
     return rewrite(good, tmp_path / "far2.xlsx", {part: change})
 

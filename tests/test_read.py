@@ -120,3 +120,23 @@ def test_workbook_saved_by_libreoffice(tmp_path):
     ]
     assert records.returns[0].gross_margin == Decimal("0.5")
     assert records.returns == load(as_tables(base_sheets()))[0].returns
+
+
+def test_formula_saved_without_its_result_is_not_read_as_blank(tmp_path):
+    # openpyxl (like many generators) writes formulas without a cached result
+    import openpyxl
+
+    sheets = base_sheets()
+    path = write_book(tmp_path / "b.xlsx", sheets)
+    wb = openpyxl.load_workbook(path)
+    wb["Costs"]["F3"] = "=250*2"
+    wb["Costs"]["F4"] = "=SUM(F2:F3)"
+    wb.save(path)
+    tables, issues = read_workbook(path)
+    assert issues == []
+    records, issues = load(tables)
+    assert [(i.where, i.message) for i in issues] == [
+        ("Costs!F3", "Amount is a formula saved without its result; open the workbook in Excel and save it"),
+        ("Costs!F4", "Amount is a formula saved without its result; open the workbook in Excel and save it"),
+    ]
+    assert [str(c.source) for c in records.costs] == ["Costs!A2"]
