@@ -105,7 +105,11 @@ def _new(args, out: TextIO, err: TextIO) -> int:
         return 2
     from .template import write_template
 
-    write_template(path, example=args.example)
+    try:
+        write_template(path, example=args.example)
+    except ValueError as exc:  # e.g. a name Excel would refuse; the message says what to do
+        print(f"scrm-xl: {' '.join(str(exc).split())}", file=err)
+        return 2
     print(f"wrote {path}", file=out)
     return 0
 

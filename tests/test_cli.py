@@ -107,6 +107,19 @@ def test_new_refuses_to_overwrite_without_force(tmp_path, monkeypatch):
     assert code == 0 and calls[-1] == (tmp_path / "blank.xlsx", False)
 
 
+def test_new_with_a_name_the_template_refuses(tmp_path, monkeypatch):
+    fake = types.ModuleType("scrm_xl.template")
+
+    def write_template(path, example=False):
+        raise ValueError(f"{path}: the template is an .xlsx workbook;\n name it book.xlsx")
+
+    fake.write_template = write_template
+    monkeypatch.setitem(sys.modules, "scrm_xl.template", fake)
+    code, _, err = cli("new", str(tmp_path / "book.xlsm"))
+    assert code == 2
+    assert err == f"scrm-xl: {tmp_path / 'book.xlsm'}: the template is an .xlsx workbook; name it book.xlsx\n"
+
+
 def test_new_into_missing_folder_is_one_line(tmp_path, monkeypatch):
     fake = types.ModuleType("scrm_xl.template")
 
