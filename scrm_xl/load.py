@@ -28,7 +28,7 @@ from .model import (
     info,
     warning,
 )
-from .read import ExcelError, Table, Tables
+from .read import ERROR_CODES, ExcelError, Table, Tables
 from .schema import (
     CHOICE,
     DATE,
@@ -200,6 +200,8 @@ class _Loader:
                 self.err(row.ref(column), f"{column} is required")
                 row.ok = False
             return None
+        if type(raw) is str and raw in _ERROR_TEXT:
+            raw = ExcelError(raw)  # xlwings' err_to_str hands error cells over as their text
         if type(raw) is ExcelError:
             self.err(row.ref(column), _error_cell_message(column, raw))
             row.ok = False
@@ -298,6 +300,8 @@ class _Loader:
         for setting in PROGRAM_SETTINGS:
             raw, ref = given.get(setting.name, (None, CellRef(located.table.name, 0)))
             place = ref if setting.name in given else located.table.name
+            if type(raw) is str and raw in _ERROR_TEXT:
+                raw = ExcelError(raw)
             if type(raw) is ExcelError:
                 self.err(place, _error_cell_message(setting.name, raw))
                 failed |= setting.required
@@ -678,6 +682,9 @@ class _Loader:
                         f"xlwings.conf sets {key} to {cx.text(row[1])!r}; the template leaves it blank "
                         "so the workbook never runs someone else's Python: clear it",
                     )
+
+
+_ERROR_TEXT = frozenset(ERROR_CODES)
 
 
 def _error_cell_message(what: str, cell: ExcelError) -> str:

@@ -132,6 +132,10 @@ RULES = [
      [("error", "Costs!D2", 'category "Food" is not one of People')], lambda r: len(r.costs) == 2),
     ("error cell reported at its cell", cell("Costs", 3, "Amount", ExcelError("#DIV/0!")),
      [("error", "Costs!F3", "Amount shows the error #DIV/0!")], lambda r: len(r.costs) == 2),
+    ("error text from xlwings reported at its cell", cell("Costs", 2, "Date", "#REF!"),
+     [("error", "Costs!A2", "Date shows the error #REF!")], lambda r: len(r.costs) == 2),
+    ("error cell in a setting", lambda s: setting(s, "Currency", ExcelError("#N/A")),
+     [("error", "Program!B3", "Currency shows the error #N/A")], lambda r: r is None),
     # --- Returns
     ("return without transaction ref is excluded", cell("Returns", 2, "Transaction ref", None),
      [("warning", "Returns!B2", "not linked to a transaction is not ROI")],
