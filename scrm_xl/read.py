@@ -36,7 +36,7 @@ MAX_RATIO = 200  # uncompressed / compressed, for parts over RATIO_FLOOR
 RATIO_FLOOR = 8 * 1024**2
 MAX_ROWS = 1_048_576  # Excel's own limit
 MAX_COLS = 16_384  # Excel's own limit (XFD)
-MAX_CELLS = 20_000_000  # rows x columns of one sheet's used range
+MAX_CELLS = 2**25  # rows x columns of one sheet's used range: 1,048,576 rows x 32 columns
 PROLOG_BYTES = 64 * 1024  # an XML part must reach its root element within this
 SMALL_PART_BYTES = 16 * 1024**2  # workbook.xml and its rels are parsed whole
 

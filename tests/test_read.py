@@ -140,3 +140,18 @@ def test_formula_saved_without_its_result_is_not_read_as_blank(tmp_path):
         ("Costs!F4", "Amount is a formula saved without its result; open the workbook in Excel and save it"),
     ]
     assert [str(c.source) for c in records.costs] == ["Costs!A2"]
+
+
+@pytest.mark.parametrize(
+    "rows, cols, ok",
+    [(1_048_576, 26, True), (1_048_576, 32, True), (1_048_576, 33, False), (1_048_577, 1, False), (2, 16_385, False),
+     (2_000, 16_384, True)],
+)  # fmt: skip
+def test_used_range_limits(rows, cols, ok):
+    from scrm_xl.read import Unreadable, _check_extent
+
+    if ok:
+        _check_extent("S", rows, cols, "uses cells up to")
+    else:
+        with pytest.raises(Unreadable, match="delete the unused rows and columns"):
+            _check_extent("S", rows, cols, "uses cells up to")
