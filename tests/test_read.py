@@ -110,10 +110,20 @@ def test_workbook_saved_by_libreoffice(tmp_path):
     src = write_book(tmp_path / "src.xlsx", sheets)
     out = tmp_path / "lo"
     subprocess.run(
-        [soffice, "--headless", f"-env:UserInstallation=file://{tmp_path}/profile", "--convert-to", "xlsx",
-         "--outdir", str(out), str(src)],
-        check=True, capture_output=True, timeout=120,
-    )  # fmt: skip
+        [
+            soffice,
+            "--headless",
+            f"-env:UserInstallation=file://{tmp_path}/profile",
+            "--convert-to",
+            "xlsx",
+            "--outdir",
+            str(out),
+            str(src),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     tables, records, issues = read_and_load(out / "src.xlsx")
     assert [(i.where, i.message) for i in issues] == [
         ("Costs!F3", "Amount shows the error #DIV/0!; fix the formula")
@@ -144,9 +154,15 @@ def test_formula_saved_without_its_result_is_not_read_as_blank(tmp_path):
 
 @pytest.mark.parametrize(
     "rows, cols, ok",
-    [(1_048_576, 26, True), (1_048_576, 32, True), (1_048_576, 33, False), (1_048_577, 1, False), (2, 16_385, False),
-     (2_000, 16_384, True)],
-)  # fmt: skip
+    [
+        (1_048_576, 26, True),
+        (1_048_576, 32, True),
+        (1_048_576, 33, False),
+        (1_048_577, 1, False),
+        (2, 16_385, False),
+        (2_000, 16_384, True),
+    ],
+)
 def test_used_range_limits(rows, cols, ok):
     from scrm_xl.read import Unreadable, _check_extent
 
