@@ -81,19 +81,25 @@ class _Located:
     table: Table
     header_index: int  # index into table.rows
     columns: dict[str, int]  # contract column name -> index into a row
+    specs: dict = field(default_factory=dict)  # (column, what) -> (index, required, converter)
 
     def cell(self, row_index: int, column: str) -> CellRef:
+        """The cell of ``column`` in a row; the row's first cell when the column is absent."""
+        j = self.columns.get(column)
         return CellRef(
-            self.table.name, self.table.first_row + row_index, self.table.first_col + self.columns[column]
+            self.table.name, self.table.first_row + row_index, self.table.first_col + (0 if j is None else j)
         )
 
 
-@dataclass
 class _Row:
-    located: _Located
-    index: int
-    values: dict[str, object]
-    ok: bool = True
+    __slots__ = ("located", "index", "raw", "ok")
+
+    def __init__(self, located: _Located, index: int, raw):
+        self.located, self.index, self.raw, self.ok = located, index, raw, True
+
+    def get(self, column: str) -> object:
+        j = self.located.columns.get(column)
+        return self.raw[j] if j is not None and j < len(self.raw) else None
 
     def ref(self, column: str) -> CellRef:
         return self.located.cell(self.index, column)
@@ -107,7 +113,6 @@ class _Row:
 class _Loader:
     tables: Tables
     issues: list[Issue] = field(default_factory=list)
-    _converters: dict = field(default_factory=dict)
 
     # ---- helpers -------------------------------------------------------------
 
@@ -173,28 +178,25 @@ class _Loader:
 
     def rows(self, located: _Located) -> Iterator[_Row]:
         rows = located.table.rows
-        cols = list(located.columns.items())
+        cols = list(located.columns.values())
         for i in range(located.header_index + 1, len(rows)):
             raw = rows[i]
             n = len(raw)
-            values = {name: (raw[j] if j < n else None) for name, j in cols}
-            if all(_blank(v) for v in values.values()):
+            if all(j >= n or _blank(raw[j]) for j in cols):
                 continue
-            yield _Row(located, i, values)
+            yield _Row(located, i, raw)
 
     def value(self, row: _Row, column: str, what: str | None = None):
         """The converted value of one cell, None when blank; an error marks the row."""
-        key = (row.located.sheet.name, column, what)
-        found = self._converters.get(key)
-        if found is None:
-            col = row.located.sheet.column(column)
+        located = row.located
+        spec = located.specs.get((column, what))
+        if spec is None:
+            col = located.sheet.column(column)
             text = what or column[0].lower() + column[1:]
-            found = self._converters[key] = (
-                col.required,
-                self.converter(col.kind, text, column, col.choices),
-            )
-        required, convert = found
-        raw = row.values.get(column)
+            convert = self.converter(col.kind, text, column, col.choices)
+            spec = located.specs[(column, what)] = (located.columns.get(column), col.required, convert)
+        j, required, convert = spec
+        raw = row.raw[j] if j is not None and j < len(row.raw) else None
         if _blank(raw):
             if required:
                 self.err(row.ref(column), f"{column} is required")
@@ -279,9 +281,9 @@ class _Loader:
         settings = {normalize_name(s.name): s for s in PROGRAM_SETTINGS}
         given: dict[str, tuple[object, CellRef]] = {}
         for row in self.rows(located):
-            key = row.values.get("Setting")
+            key = row.get("Setting")
             if cx.is_blank(key):
-                if not cx.is_blank(row.values.get("Value")):
+                if not cx.is_blank(row.get("Value")):
                     self.warn(row.ref("Setting"), "a value without a setting name is ignored")
                 continue
             setting = settings.get(normalize_name(cx.text(key)))
@@ -293,7 +295,7 @@ class _Loader:
                     row.ref("Setting"), f"{setting.name} is set twice (also at {given[setting.name][1]})"
                 )
                 continue
-            given[setting.name] = (row.values.get("Value"), row.ref("Value"))
+            given[setting.name] = (row.get("Value"), row.ref("Value"))
 
         values: dict[str, object] = {}
         failed = False
@@ -561,7 +563,7 @@ class _Loader:
         if located is None:
             return out
         for row in self.rows(located):
-            raw_ref = row.values.get("Transaction ref")
+            raw_ref = row.get("Transaction ref")
             if cx.is_blank(raw_ref) and cx.excel_error(raw_ref) is None:
                 self.warn(
                     row.ref("Transaction ref"),
