@@ -171,3 +171,39 @@ def test_used_range_limits(rows, cols, ok):
     else:
         with pytest.raises(Unreadable, match="delete the unused rows and columns"):
             _check_extent("S", rows, cols, "uses cells up to")
+
+
+@pytest.mark.slow
+def test_a_million_return_rows(tmp_path):
+    """Excel's full height on one sheet reads and loads (timings belong to bench/, not here)."""
+    import datetime as dt
+
+    import xlsxwriter
+
+    n = 1_048_575 - 3
+    path = tmp_path / "million.xlsx"
+    wb = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    fmt = wb.add_format({"num_format": "yyyy-mm-dd"})
+    for name, rows in base_sheets().items():
+        ws = wb.add_worksheet(name)
+        for r, row in enumerate(rows):
+            for c, v in enumerate(row):
+                if isinstance(v, dt.date):
+                    ws.write_datetime(r, c, v, fmt)
+                elif v is not None:
+                    ws.write(r, c, v)
+        if name == "Returns":
+            for i in range(n):
+                r = len(rows) + i
+                ws.write_datetime(r, 0, dt.date(2026, 1, 1) + dt.timedelta(days=i % 365), fmt)
+                ws.write_string(r, 1, f"TX{i}")
+                ws.write_string(r, 2, "Cost savings")
+                ws.write_string(r, 3, "I3")
+                ws.write_number(r, 4, 1)
+    wb.close()
+    tables, issues = read_workbook(path)
+    assert issues == []
+    records, issues = load(tables)
+    assert issues == []
+    assert len(records.returns) == 3 + n
+    assert sum(r.amount for r in records.returns) == 3000 + 400 + 250 + n
