@@ -280,6 +280,7 @@ class _Loader:
             return None
         settings = {normalize_name(s.name): s for s in PROGRAM_SETTINGS}
         given: dict[str, tuple[object, CellRef]] = {}
+        seen: dict[str, list[tuple[object, CellRef]]] = {}
         for row in self.rows(located):
             key = row.get("Setting")
             if cx.is_blank(key):
@@ -290,12 +291,15 @@ class _Loader:
             if setting is None:
                 self.note(row.ref("Setting"), f"unknown setting {cx.text(key)!r} is ignored")
                 continue
-            if setting.name in given:
-                self.err(
-                    row.ref("Setting"), f"{setting.name} is set twice (also at {given[setting.name][1]})"
-                )
+            seen.setdefault(setting.name, []).append((row.get("Value"), row.ref("Value")))
+        for name, found in seen.items():
+            if len({cx.text(v) if not cx.is_blank(v) else "" for v, _ in found}) > 1:
+                # which one is meant can't depend on row order: neither is used
+                places = ", ".join(str(ref) for _, ref in found)
+                for _, ref in found:
+                    self.err(ref, f"{name} is set more than once with different values ({places})")
                 continue
-            given[setting.name] = (row.get("Value"), row.ref("Value"))
+            given[name] = found[0]
 
         values: dict[str, object] = {}
         failed = False
