@@ -81,9 +81,16 @@ class Tables(Mapping[str, Table]):
     Lookup with ``find`` matches names case- and space-insensitively, as the contract says.
     """
 
-    __slots__ = ("_by_name", "_by_norm", "date1904", "path")
+    __slots__ = ("_by_name", "_by_norm", "date1904", "path", "sheet_names")
 
-    def __init__(self, tables: Iterable[Table], *, date1904: bool = False, path: str | None = None):
+    def __init__(
+        self,
+        tables: Iterable[Table],
+        *,
+        date1904: bool = False,
+        path: str | None = None,
+        sheet_names: Iterable[str] | None = None,
+    ):
         by_name: dict[str, Table] = {}
         by_norm: dict[str, list[Table]] = {}
         for t in tables:
@@ -93,6 +100,8 @@ class Tables(Mapping[str, Table]):
         object.__setattr__(self, "_by_norm", by_norm)
         object.__setattr__(self, "date1904", bool(date1904))
         object.__setattr__(self, "path", path)
+        # every worksheet of the workbook, including those not read
+        object.__setattr__(self, "sheet_names", tuple(by_name if sheet_names is None else sheet_names))
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("Tables is immutable")
@@ -125,11 +134,27 @@ class Unreadable(Exception):
 # --- entry point ---------------------------------------------------------------
 
 
-def read_workbook(path: str | os.PathLike[str]) -> tuple[Tables | None, list[Issue]]:
-    """Read every worksheet of an .xlsx/.xlsm file; ``(None, [issue])`` when the file can't be read."""
+def input_sheet(name: str) -> bool:
+    """The sheets the loader reads: the contract's input sheets and xlwings.conf."""
+    from .schema import INPUT_SHEETS
+
+    return normalize_name(name) in {normalize_name(s.name) for s in INPUT_SHEETS} | {"xlwings.conf"}
+
+
+def read_workbook(
+    path: str | os.PathLike[str], *, all_sheets: bool = False
+) -> tuple[Tables | None, list[Issue]]:
+    """Read an .xlsx/.xlsm file's input sheets (every worksheet with ``all_sheets``);
+    ``(None, [issue])`` when the file can't be read.
+
+    Other sheets (the ROI/KPI/Ledger outputs of an earlier run, the user's own) are
+    not parsed, so re-running on a processed workbook costs no more than the first run;
+    ``Tables.sheet_names`` still lists them all.
+    """
     p = Path(path)
+    wanted = (lambda name: True) if all_sheets else input_sheet
     try:
-        facts = _inspect(p)
+        facts = _inspect(p, wanted)
         tables = _read_values(p, facts)
     except Unreadable as exc:
         return None, [error("", f"{p.name}: {exc}")]
@@ -162,6 +187,7 @@ class _SheetFacts:
     name: str
     part: str
     errors: dict[tuple[int, int], str] = field(default_factory=dict)
+    skip: bool = False  # not read (not an input sheet)
 
 
 @dataclass
@@ -170,7 +196,7 @@ class _Facts:
     sheets: list[_SheetFacts]
 
 
-def _inspect(p: Path) -> _Facts:
+def _inspect(p: Path, wanted=lambda name: True) -> _Facts:
     if p.suffix.lower() not in (".xlsx", ".xlsm"):
         if p.suffix.lower() == ".xls":
             raise Unreadable("old .xls workbooks are not read; save it as .xlsx in Excel")
@@ -190,10 +216,10 @@ def _inspect(p: Path) -> _Facts:
             raise Unreadable("not an Excel workbook (the file is not a zip container)")
         fh.seek(0)
         with zipfile.ZipFile(fh) as zf:
-            return _inspect_zip(fh, zf)
+            return _inspect_zip(fh, zf, wanted)
 
 
-def _inspect_zip(fh, zf: zipfile.ZipFile) -> _Facts:
+def _inspect_zip(fh, zf: zipfile.ZipFile, wanted=lambda name: True) -> _Facts:
     infos = zf.infolist()
     if len(infos) > MAX_ENTRIES:
         raise Unreadable(f"the workbook has {len(infos):,} parts, more than {MAX_ENTRIES:,}: not a workbook")
@@ -227,7 +253,11 @@ def _inspect_zip(fh, zf: zipfile.ZipFile) -> _Facts:
         info = names.get(sheet.part)
         if info is None:
             raise Unreadable(f"sheet {sheet.name!r} is listed but its part {sheet.part} is missing")
-        _scan_sheet(fh, info, sheet)
+        if wanted(sheet.name):
+            _scan_sheet(fh, info, sheet)
+        else:
+            sheet.skip = True
+            _check_xml_part(fh, info)
     return _Facts(date1904, sheets)
 
 
@@ -472,7 +502,7 @@ def _read_values(p: Path, facts: _Facts) -> Tables:
         tables = []
         for name in wb.sheet_names:
             sf = by_name.get(name)
-            if sf is None:  # a chart sheet or dialog sheet: no cells
+            if sf is None or sf.skip:  # a chart sheet, or a sheet the loader does not read
                 continue
             rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
             for (r, c), code in sf.errors.items():
@@ -485,4 +515,4 @@ def _read_values(p: Path, facts: _Facts) -> Tables:
             tables.append(Table(name, rows, 1, 1, hidden=not visible.get(name, True)))
     finally:
         wb.close()
-    return Tables(tables, date1904=facts.date1904, path=str(p))
+    return Tables(tables, date1904=facts.date1904, path=str(p), sheet_names=[s.name for s in facts.sheets])

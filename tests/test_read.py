@@ -61,7 +61,7 @@ def test_error_cells_written_by_openpyxl(tmp_path):
     ws.title = "S"
     ws["A1"], ws["C7"] = "x", "#N/A"
     wb.save(tmp_path / "o.xlsx")
-    tables, issues = read_workbook(tmp_path / "o.xlsx")
+    tables, issues = read_workbook(tmp_path / "o.xlsx", all_sheets=True)
     assert issues == [] and tables["S"].rows[6][2] == ExcelError("#N/A")
 
 
@@ -207,3 +207,36 @@ def test_a_million_return_rows(tmp_path):
     assert issues == []
     assert len(records.returns) == 3 + n
     assert sum(r.amount for r in records.returns) == 3000 + 400 + 250 + n
+
+
+def test_only_input_sheets_are_parsed_but_all_are_listed(tmp_path):
+    sheets = base_sheets()
+    sheets["Ledger"] = [["big output of an earlier run"], [1], [2]]
+    sheets["xlwings.conf"] = [["Interpreter_Win", "C:/x.exe"]]
+    path = write_book(tmp_path / "b.xlsx", sheets)
+    tables, _ = read_workbook(path)
+    assert "Ledger" not in tables and tables.sheet_names[-2:] == ("Ledger", "xlwings.conf")
+    assert tables["xlwings.conf"].rows == [["Interpreter_Win", "C:/x.exe"]]
+    everything, _ = read_workbook(path, all_sheets=True)
+    assert everything["Ledger"].rows[1] == [1.0]
+
+
+def test_a_broken_sheet_that_is_not_read_does_not_matter_but_a_dtd_does(tmp_path):
+    import zipfile
+
+    sheets = base_sheets()
+    sheets["Notes"] = [["x"]]
+    path = write_book(tmp_path / "b.xlsx", sheets)
+    out = tmp_path / "c.xlsx"
+    with zipfile.ZipFile(path) as zin, zipfile.ZipFile(out, "w") as zout:
+        for name in zin.namelist():
+            data = zin.read(name)
+            if name == "xl/worksheets/sheet8.xml":
+                data = data.replace(
+                    b"</sheetData>", b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData>'
+                )
+            zout.writestr(name, data)
+    tables, issues = read_workbook(out)
+    assert issues == [] and "Notes" not in tables
+    _, issues = read_workbook(out, all_sheets=True)
+    assert "uses cells up to XFD1048576" in issues[0].message
