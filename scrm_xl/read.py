@@ -162,7 +162,9 @@ def read_workbook(
         return None, [error("", f"{p.name}: cannot be read ({exc.strerror or exc})")]
     except (zipfile.BadZipFile, zlib.error, EOFError, struct.error, ValueError) as exc:
         return None, [error("", f"{p.name}: the file is damaged and cannot be read ({_one_line(exc)})")]
-    except Exception as exc:  # calamine's own errors and anything a broken file provokes
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # calamine's errors, and its Rust panics (a BaseException in pyo3)
         return None, [error("", f"{p.name}: the file cannot be read ({_one_line(exc)})")]
     return tables, []
 

@@ -221,7 +221,7 @@ def test_only_input_sheets_are_parsed_but_all_are_listed(tmp_path):
     assert everything["Ledger"].rows[1] == [1.0]
 
 
-def test_a_broken_sheet_that_is_not_read_does_not_matter_but_a_dtd_does(tmp_path):
+def test_a_far_cell_on_a_sheet_that_is_not_read_does_not_matter(tmp_path):
     import zipfile
 
     sheets = base_sheets()
