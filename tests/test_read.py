@@ -240,3 +240,18 @@ def test_a_far_cell_on_a_sheet_that_is_not_read_does_not_matter(tmp_path):
     assert issues == [] and "Notes" not in tables
     _, issues = read_workbook(out, all_sheets=True)
     assert "uses cells up to XFD1048576" in issues[0].message
+
+
+def test_a_parser_panic_is_an_unreadable_file(tmp_path, monkeypatch):
+    import scrm_xl.read as read
+
+    class PanicException(BaseException):  # what pyo3 raises when Rust code panics
+        pass
+
+    def panic(p, facts):
+        raise PanicException("index out of bounds")
+
+    monkeypatch.setattr(read, "_read_values", panic)
+    tables, issues = read.read_workbook(write_book(tmp_path / "b.xlsx", base_sheets()))
+    assert tables is None
+    assert [str(i) for i in issues] == ["b.xlsx: the file cannot be read (index out of bounds)"]
