@@ -4,7 +4,14 @@ from scrm_xl.schema import normalize_name
 
 def test_column_letters():
     assert [column_letter(c) for c in (1, 26, 27, 52, 53, 702, 703, 16384)] == [
-        "A", "Z", "AA", "AZ", "BA", "ZZ", "AAA", "XFD",
+        "A",
+        "Z",
+        "AA",
+        "AZ",
+        "BA",
+        "ZZ",
+        "AAA",
+        "XFD",
     ]
 
 

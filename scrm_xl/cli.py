@@ -1,0 +1,118 @@
+"""The ``scrm-xl`` command: parse arguments, call the library, print. Nothing else lives here."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="scrm-xl", description="Social CRM ROI from the standardized workbook.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    c = sub.add_parser("check", help="check a workbook and list every problem with its cell")
+    c.add_argument("book", metavar="BOOK", help="an .xlsx or .xlsm workbook")
+    c.add_argument("--json", action="store_true", help="print the programme and issues as JSON")
+
+    n = sub.add_parser("new", help="write the blank standardized workbook")
+    n.add_argument("path", metavar="PATH", help="where to write the .xlsx")
+    n.add_argument("--example", action="store_true", help="fill it with realistic example rows")
+    n.add_argument("--force", action="store_true", help="replace PATH if it exists")
+    return p
+
+
+def main(
+    argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None
+) -> int:
+    out = stdout or sys.stdout
+    err = stderr or sys.stderr
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "check":
+            return _check(args, out)
+        if args.command == "new":
+            return _new(args, out, err)
+    except KeyboardInterrupt:
+        print("scrm-xl: interrupted", file=err)
+        return 130
+    except OSError as exc:
+        where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
+        print(f"scrm-xl: cannot access{where}: {exc.strerror or exc}", file=err)
+        return 2
+    except MemoryError:
+        print("scrm-xl: out of memory: the workbook is too large", file=err)
+        return 2
+    except Exception as exc:  # a bug must still not print a traceback to a finance user
+        print(f"scrm-xl: internal error: {type(exc).__name__}: {' '.join(str(exc).split())}", file=err)
+        return 2
+    return 2
+
+
+def _check(args, out: TextIO) -> int:
+    from .pipeline import check
+
+    outcome = check(args.book)
+    if args.json:
+        json.dump(
+            {
+                "program": program_json(outcome.records.program if outcome.records else None),
+                "issues": [i.to_json() for i in outcome.issues],
+            },
+            out,
+            indent=2,
+            ensure_ascii=False,
+        )
+        out.write("\n")
+    else:
+        for issue in outcome.issues:
+            print(format_issue(issue), file=out)
+        if not outcome.issues:
+            print(f"{args.book}: no problems found", file=out)
+    return outcome.exit_code
+
+
+def format_issue(issue) -> str:
+    """``Costs!E14: error: amount "12,5x" is not a number``; file-level issues have no place."""
+    return (
+        f"{issue.where}: {issue.severity}: {issue.message}"
+        if issue.where
+        else f"{issue.severity}: {issue.message}"
+    )
+
+
+def program_json(program) -> dict | None:
+    if program is None:
+        return None
+    return {
+        "name": program.name,
+        "currency": program.currency,
+        "period_start": program.period_start.isoformat(),
+        "period_end": program.period_end.isoformat(),
+        "as_of": program.as_of.isoformat(),
+        "attribution_model": program.attribution_model,
+    }
+
+
+def _new(args, out: TextIO, err: TextIO) -> int:
+    from pathlib import Path
+
+    path = Path(args.path)
+    if path.exists() and not args.force:
+        print(f"scrm-xl: {path} already exists; use --force to replace it", file=err)
+        return 2
+    from .template import write_template
+
+    try:
+        write_template(path, example=args.example)
+    except ValueError as exc:  # e.g. a name Excel would refuse; the message says what to do
+        print(f"scrm-xl: {' '.join(str(exc).split())}", file=err)
+        return 2
+    print(f"wrote {path}", file=out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

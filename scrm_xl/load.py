@@ -1,0 +1,732 @@
+"""Tables -> records: every "Input sheets" rule of the contract, all problems at once.
+
+A row with an error is left out (errors block the figures they touch) and
+loading goes on; warnings keep the row. Records come back sorted by content,
+so row order, blank rows and sheet order never change what is loaded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from . import checks as cx
+from .model import (
+    STANDARD_METRICS,
+    CellRef,
+    Cost,
+    Goal,
+    Initiative,
+    Issue,
+    Metric,
+    Program,
+    Records,
+    Return,
+    Touchpoint,
+    error,
+    info,
+    warning,
+)
+from .read import ERROR_CODES, ExcelError, Table, Tables
+from .schema import (
+    CHOICE,
+    DATE,
+    DATETIME,
+    INPUT_SHEETS,
+    INTEGER,
+    MONEY,
+    NUMBER,
+    OPTIONAL_SHEETS,
+    PERCENT,
+    PROGRAM_SETTINGS,
+    TEXT,
+    Setting,
+    Sheet,
+    normalize_name,
+)
+
+REQUIRED_SHEETS = tuple(s.name for s in INPUT_SHEETS if s.name not in OPTIONAL_SHEETS)
+HEADER_SEARCH_ROWS = 30  # the header row must be among a sheet's first rows
+XLWINGS_CONF = "xlwings.conf"
+
+# what each percent column may hold; money-like rates outside these are typos (25 for 25%)
+PERCENT_RANGES = {
+    "Gross margin": (Decimal(0), Decimal(1)),
+    "Attribution": (Decimal(0), Decimal(1)),
+    "Default gross margin": (Decimal(0), Decimal(1)),
+    "Discount rate": (Decimal(0), Decimal(1)),
+}
+
+
+def missing_sheets(tables: Tables) -> list[str]:
+    """Required input sheets that the workbook does not have (or has twice)."""
+    return [name for name in REQUIRED_SHEETS if tables.find(name) is None]
+
+
+def load(tables: Tables) -> tuple[Records | None, list[Issue]]:
+    """Check and convert the input sheets; ``None`` records when the Program can't be built
+    or a required sheet is missing (the issues say why)."""
+    ld = _Loader(tables)
+    records = ld.run()
+    return records, ld.issues
+
+
+# --- locating sheets, headers and rows ------------------------------------------
+
+
+@dataclass
+class _Located:
+    sheet: Sheet
+    table: Table
+    header_index: int  # index into table.rows
+    columns: dict[str, int]  # contract column name -> index into a row
+    specs: dict = field(default_factory=dict)  # (column, what) -> (index, required, converter)
+
+    def cell(self, row_index: int, column: str) -> CellRef:
+        """The cell of ``column`` in a row; the row's first cell when the column is absent."""
+        j = self.columns.get(column)
+        return CellRef(
+            self.table.name, self.table.first_row + row_index, self.table.first_col + (0 if j is None else j)
+        )
+
+
+class _Row:
+    __slots__ = ("located", "index", "raw", "ok")
+
+    def __init__(self, located: _Located, index: int, raw):
+        self.located, self.index, self.raw, self.ok = located, index, raw, True
+
+    def get(self, column: str) -> object:
+        j = self.located.columns.get(column)
+        return self.raw[j] if j is not None and j < len(self.raw) else None
+
+    def ref(self, column: str) -> CellRef:
+        return self.located.cell(self.index, column)
+
+    @property
+    def first(self) -> CellRef:
+        return CellRef(self.located.table.name, self.located.table.first_row + self.index, 1)
+
+
+@dataclass
+class _Loader:
+    tables: Tables
+    issues: list[Issue] = field(default_factory=list)
+
+    # ---- helpers -------------------------------------------------------------
+
+    def err(self, where: CellRef | str, message: str) -> None:
+        self.issues.append(error(where, message))
+
+    def warn(self, where: CellRef | str, message: str) -> None:
+        self.issues.append(warning(where, message))
+
+    def note(self, where: CellRef | str, message: str) -> None:
+        self.issues.append(info(where, message))
+
+    def locate(self, sheet: Sheet) -> _Located | None:
+        found = self.tables.matching(sheet.name)
+        if not found:
+            if sheet.name not in OPTIONAL_SHEETS:
+                self.err(sheet.name, f"the {sheet.name} sheet is missing")
+            return None
+        if len(found) > 1:
+            names = ", ".join(repr(t.name) for t in found)
+            self.err(found[0].name, f"{len(found)} sheets match {sheet.name} ({names}); keep only one")
+            return None
+        table = found[0]
+        if table.hidden:
+            self.warn(
+                table.name, f"the {sheet.name} sheet is hidden; it is still read: unhide it for readers"
+            )
+        wanted = {normalize_name(c.name): c.name for c in sheet.columns}
+        for i, row in enumerate(table.rows[:HEADER_SEARCH_ROWS]):
+            names = [normalize_name(v) if isinstance(v, str) else "" for v in row]
+            if not any(n in wanted for n in names):
+                continue
+            columns: dict[str, int] = {}
+            for j, n in enumerate(names):
+                name = wanted.get(n)
+                if name is None:
+                    continue
+                if name in columns:
+                    first = CellRef(table.name, table.first_row + i, table.first_col + columns[name])
+                    self.warn(
+                        CellRef(table.name, table.first_row + i, table.first_col + j),
+                        f"column {name} appears twice; the one at {first} is used",
+                    )
+                    continue
+                columns[name] = j
+            located = _Located(sheet, table, i, columns)
+            missing = [c.name for c in sheet.columns if c.required and c.name not in columns]
+            if missing:
+                header = CellRef(table.name, table.first_row + i, table.first_col)
+                self.err(
+                    header,
+                    f"required column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
+                    f"missing from the header row; the sheet's rows are left out",
+                )
+                return None
+            return located
+        self.err(
+            table.name,
+            f"no header row found in the first {HEADER_SEARCH_ROWS} rows "
+            f"(expected {', '.join(c.name for c in sheet.columns)}); the sheet's rows are left out",
+        )
+        return None
+
+    def rows(self, located: _Located) -> Iterator[_Row]:
+        rows = located.table.rows
+        cols = list(located.columns.values())
+        for i in range(located.header_index + 1, len(rows)):
+            raw = rows[i]
+            n = len(raw)
+            if all(j >= n or _blank(raw[j]) for j in cols):
+                continue
+            yield _Row(located, i, raw)
+
+    def value(self, row: _Row, column: str, what: str | None = None):
+        """The converted value of one cell, None when blank; an error marks the row."""
+        located = row.located
+        spec = located.specs.get((column, what))
+        if spec is None:
+            col = located.sheet.column(column)
+            text = what or column[0].lower() + column[1:]
+            convert = self.converter(col.kind, text, column, col.choices)
+            spec = located.specs[(column, what)] = (located.columns.get(column), col.required, convert)
+        j, required, convert = spec
+        raw = row.raw[j] if j is not None and j < len(row.raw) else None
+        if raw is None or raw == "" or (type(raw) is str and not raw.strip()):  # _blank, inlined: hot path
+            if required:
+                self.err(row.ref(column), f"{column} is required")
+                row.ok = False
+            return None
+        if type(raw) is str and raw in _ERROR_TEXT:
+            raw = ExcelError(raw)  # xlwings' err_to_str hands error cells over as their text
+        if type(raw) is ExcelError:
+            self.err(row.ref(column), _error_cell_message(column, raw))
+            row.ok = False
+            return None
+        try:
+            return convert(raw)
+        except cx.BadValue as exc:
+            self.err(row.ref(column), str(exc))
+            row.ok = False
+            return None
+
+    def converter(self, kind: str, what: str, name: str, choices: tuple[str, ...] = ()):
+        """A function raw value -> converted value for one kind of column."""
+        d1904 = self.tables.date1904
+        if kind == TEXT:
+            return cx.text
+        if kind == CHOICE:
+            return cx.chooser(choices, what)
+        if kind == DATE:
+            return lambda raw: cx.to_date(raw, what, d1904)
+        if kind == DATETIME:
+            return lambda raw: cx.to_datetime(raw, what, d1904)
+        if kind == MONEY:
+            return lambda raw: cx.money(raw, what)
+        if kind == PERCENT:
+            low, high = PERCENT_RANGES.get(name, (None, None))
+            return lambda raw: cx.percent(raw, what, low, high)
+        if kind == NUMBER:
+            return lambda raw: cx.number(raw, what)
+        if kind == INTEGER:
+            return lambda raw: cx.integer(raw, what)
+        raise AssertionError(kind)
+
+    def convert(self, kind: str, raw: object, what: str, name: str, choices: tuple[str, ...] = ()):
+        return self.converter(kind, what, name, choices)(raw)
+
+    # ---- the run --------------------------------------------------------------
+
+    def run(self) -> Records | None:
+        sheets = {s.name: self.locate(s) for s in INPUT_SHEETS}
+        program = self.program(sheets["Program"])
+        goals, goal_ids, goal_dups = self.goals(sheets["Goals"])
+        inits, init_by_id, init_dups = self.initiatives(sheets["Initiatives"], goal_ids, goal_dups)
+        self.goal_ids, self.goal_dups = goal_ids, goal_dups
+        self.init_by_id, self.init_dups = init_by_id, init_dups
+        costs = self.costs(sheets["Costs"])
+        touchpoints = self.touchpoints(sheets["Touchpoints"])
+        returns = self.returns(sheets["Returns"], {t.transaction_ref for t in touchpoints})
+        metrics = self.metrics(sheets["Metrics"])
+        self.xlwings_conf()
+        if program is None or any(
+            sheets[name] is None and self.tables.find(name) is None for name in REQUIRED_SHEETS
+        ):
+            return None
+
+        program = self.resolve_as_of(program, costs, returns, metrics)
+        costs = self.in_period(program, costs, "cost")
+        returns = self.in_period(program, returns, "return")
+        metrics = self.in_period(program, metrics, "metric")
+        return Records(
+            program=program,
+            goals=tuple(sorted(goals, key=lambda g: (g.id.casefold(), g.source))),
+            initiatives=tuple(sorted(inits, key=lambda i: (i.id.casefold(), i.source))),
+            costs=tuple(sorted(costs, key=_cost_key)),
+            returns=tuple(sorted(returns, key=_return_key)),
+            touchpoints=tuple(sorted(touchpoints, key=_touch_key)),
+            metrics=tuple(sorted(metrics, key=_metric_key)),
+        )
+
+    # ---- Program ----------------------------------------------------------------
+
+    def program(self, located: _Located | None) -> Program | None:
+        if located is None:
+            return None
+        settings = {normalize_name(s.name): s for s in PROGRAM_SETTINGS}
+        given: dict[str, tuple[object, CellRef]] = {}
+        seen: dict[str, list[tuple[object, CellRef]]] = {}
+        for row in self.rows(located):
+            key = row.get("Setting")
+            if cx.is_blank(key):
+                if not cx.is_blank(row.get("Value")):
+                    self.warn(row.ref("Setting"), "a value without a setting name is ignored")
+                continue
+            setting = settings.get(normalize_name(cx.text(key)))
+            if setting is None:
+                self.note(row.ref("Setting"), f"unknown setting {cx.text(key)!r} is ignored")
+                continue
+            seen.setdefault(setting.name, []).append((row.get("Value"), row.ref("Value")))
+        for name, found in seen.items():
+            if len({cx.text(v) if not cx.is_blank(v) else "" for v, _ in found}) > 1:
+                # which one is meant can't depend on row order: neither is used
+                places = ", ".join(str(ref) for _, ref in found)
+                for _, ref in found:
+                    self.err(ref, f"{name} is set more than once with different values ({places})")
+                continue
+            given[name] = found[0]
+
+        values: dict[str, object] = {}
+        failed = False
+        for setting in PROGRAM_SETTINGS:
+            raw, ref = given.get(setting.name, (None, CellRef(located.table.name, 0)))
+            place = ref if setting.name in given else located.table.name
+            if type(raw) is str and raw in _ERROR_TEXT:
+                raw = ExcelError(raw)
+            if type(raw) is ExcelError:
+                self.err(place, _error_cell_message(setting.name, raw))
+                failed |= setting.required
+                continue
+            if cx.is_blank(raw):
+                if setting.required:
+                    self.err(place, f"{setting.name} is required")
+                    failed = True
+                continue
+            try:
+                values[setting.name] = self.setting(setting, raw)
+            except cx.BadValue as exc:
+                self.err(place, str(exc))
+                failed |= setting.required
+        self.setting_refs = {name: ref for name, (_, ref) in given.items()}
+
+        start, end = values.get("Period start"), values.get("Period end")
+        if start is not None and end is not None and start > end:
+            self.err(self.setting_refs["Period end"], f"Period end {end} is before Period start {start}")
+            failed = True
+        as_of = values.get("As of")
+        if as_of is not None and start is not None and end is not None and not failed:
+            ref = self.setting_refs["As of"]
+            if as_of < start:
+                self.err(ref, f"As of {as_of} is before Period start {start}")
+                failed = True
+            elif as_of > end:
+                self.warn(ref, f"As of {as_of} is after Period end {end}; figures stop at Period end")
+                values["As of"] = end
+        if failed:
+            return None
+        return Program(
+            name=values["Program name"],
+            currency=values["Currency"],
+            period_start=start,
+            period_end=end,
+            as_of=values.get("As of") or end,
+            as_of_given="As of" in values,
+            reporting_period=values.get("Reporting period", "Month"),
+            default_gross_margin=values.get("Default gross margin"),
+            discount_rate=values.get("Discount rate"),
+            attribution_model=values.get("Attribution model", "Last touch"),
+            half_life_days=values.get("Time-decay half-life", Decimal(7)),
+            lookback_days=values.get("Lookback window", 90),
+            locale=values.get("Locale", "en_US"),
+            prepared_by=values.get("Prepared by"),
+            distribution=values.get("Distribution", ()),
+            source=CellRef(located.table.name, located.table.first_row + located.header_index, 1),
+        )
+
+    def setting(self, setting: Setting, raw: object):
+        what = setting.name
+        if setting.name == "Currency":
+            code = cx.text(raw).upper()
+            from babel.numbers import is_currency
+
+            if len(code) != 3 or not code.isalpha() or not is_currency(code):
+                raise cx.BadValue(f"currency {cx.text(raw)!r} is not an ISO 4217 code such as USD or EUR")
+            return code
+        if setting.name == "Time-decay half-life":
+            days = cx.money(raw, "half-life")
+            if days <= 0:
+                raise cx.BadValue(f"half-life {days} must be more than 0 days")
+            return days
+        if setting.name == "Lookback window":
+            days = cx.integer(raw, "lookback window")
+            if days < 0:
+                raise cx.BadValue(f"lookback window {days} must be 0 days or more")
+            return days
+        if setting.name == "Locale":
+            loc = cx.text(raw).replace("-", "_")
+            parts = loc.split("_")
+            if not (len(parts) in (1, 2) and parts[0].isalpha() and 2 <= len(parts[0]) <= 3) or (
+                len(parts) == 2 and not (parts[1].isalpha() and len(parts[1]) == 2)
+            ):
+                raise cx.BadValue(f"locale {cx.text(raw)!r} is not like en_US or de_DE")
+            return parts[0].lower() + ("_" + parts[1].upper() if len(parts) == 2 else "")
+        if setting.name == "Distribution":
+            addresses = []
+            for part in cx.text(raw).replace(",", ";").split(";"):
+                part = part.strip()
+                if not part:
+                    continue
+                if "@" not in part or " " in part or part.startswith("@") or part.endswith("@"):
+                    raise cx.BadValue(f"distribution address {part!r} is not an e-mail address")
+                addresses.append(part)
+            return tuple(addresses)
+        return self.convert(setting.kind, raw, what[0].lower() + what[1:], setting.name, setting.choices)
+
+    # ---- Goals and Initiatives ----------------------------------------------------
+
+    def _unique(self, rows: list[tuple[str, _Row]], what: str) -> set[str]:
+        """IDs defined more than once: every definition is an error and none is used."""
+        seen: dict[str, list[_Row]] = {}
+        for key, row in rows:
+            seen.setdefault(key.casefold(), []).append(row)
+        dups = set()
+        for key, group in seen.items():
+            if len(group) > 1:
+                dups.add(key)
+                places = ", ".join(str(r.ref(f"{what} ID")) for r in group)
+                for r in group:
+                    self.err(
+                        r.ref(f"{what} ID"), f"{what} ID {key.upper()!s} is defined more than once ({places})"
+                    )
+        return dups
+
+    def goals(self, located: _Located | None) -> tuple[list[Goal], dict[str, str], set[str]]:
+        if located is None:
+            return [], {}, set()
+        parsed: list[tuple[Goal, _Row]] = []
+        for row in self.rows(located):
+            gid = self.value(row, "Goal ID")
+            name = self.value(row, "Goal", "goal name")
+            objective = self.value(row, "Objective")
+            kpi = self.value(row, "KPI")
+            baseline = self.value(row, "Baseline")
+            target = self.value(row, "Target")
+            target_date = self.value(row, "Target date")
+            direction = self.value(row, "Direction")
+            owner = self.value(row, "Owner")
+            if gid is None:
+                continue
+            if kpi is not None:
+                kpi = _canonical_metric(kpi)
+            goal = Goal(
+                id=gid,
+                name=name or "",
+                objective=objective,
+                kpi=kpi,
+                baseline=baseline,
+                target=target,
+                target_date=target_date,
+                direction=direction or "Increase",
+                owner=owner,
+                source=row.first,
+            )
+            parsed.append((goal, row))
+        dups = self._unique([(g.id, r) for g, r in parsed], "Goal")
+        goals = [g for g, r in parsed if r.ok and g.id.casefold() not in dups]
+        for g in goals:
+            if not g.measurable:
+                missing = [
+                    n
+                    for n, v in (("KPI", g.kpi), ("Target", g.target), ("Target date", g.target_date))
+                    if v is None
+                ]
+                self.warn(g.source, f"goal {g.id} is not measurable: it has no {', '.join(missing)}")
+        return goals, {g.id.casefold(): g.id for g in goals}, dups
+
+    def initiatives(
+        self, located: _Located | None, goal_ids: dict[str, str], goal_dups: set[str]
+    ) -> tuple[list[Initiative], dict[str, Initiative], set[str]]:
+        if located is None:
+            return [], {}, set()
+        parsed: list[tuple[Initiative, _Row]] = []
+        for row in self.rows(located):
+            iid = self.value(row, "Initiative ID")
+            name = self.value(row, "Initiative", "initiative name")
+            gid = self.value(row, "Goal ID")
+            channel = self.value(row, "Channel")
+            start = self.value(row, "Start", "start date")
+            end = self.value(row, "End", "end date")
+            owner = self.value(row, "Owner")
+            if gid is not None:
+                gid = self.goal_ref(row, "Goal ID", gid, goal_ids, goal_dups)
+            if iid is None:
+                continue
+            if start is not None and end is not None and start > end:
+                self.warn(row.ref("End"), f"initiative {iid} ends ({end}) before it starts ({start})")
+            parsed.append(
+                (Initiative(iid, name or "", gid or "", channel, start, end, owner, row.first), row)
+            )
+        dups = self._unique([(i.id, r) for i, r in parsed], "Initiative")
+        inits = [i for i, r in parsed if r.ok and i.id.casefold() not in dups]
+        return inits, {i.id.casefold(): i for i in inits}, dups
+
+    def goal_ref(
+        self, row: _Row, column: str, gid: str, goal_ids: dict[str, str], dups: set[str]
+    ) -> str | None:
+        key = gid.casefold()
+        if key in dups:
+            self.err(row.ref(column), f"goal {gid} is defined more than once on Goals; this row is left out")
+        elif key in goal_ids:
+            return goal_ids[key]
+        else:
+            self.err(row.ref(column), f"goal {gid} does not exist on Goals")
+        row.ok = False
+        return None
+
+    def init_ref(self, row: _Row, iid: str) -> Initiative | None:
+        key = iid.casefold()
+        if key in self.init_dups:
+            self.err(row.ref("Initiative ID"), f"initiative {iid} is defined more than once on Initiatives")
+        elif key in self.init_by_id:
+            return self.init_by_id[key]
+        else:
+            self.err(row.ref("Initiative ID"), f"initiative {iid} does not exist on Initiatives")
+        row.ok = False
+        return None
+
+    # ---- Costs, Returns, Touchpoints, Metrics ------------------------------------
+
+    def costs(self, located: _Located | None) -> list[Cost]:
+        out = []
+        if located is None:
+            return out
+        for row in self.rows(located):
+            day = self.value(row, "Date")
+            iid = self.value(row, "Initiative ID")
+            gid = self.value(row, "Goal ID")
+            category = self.value(row, "Category")
+            description = self.value(row, "Description")
+            amount = self.value(row, "Amount")
+            init = self.init_ref(row, iid) if iid is not None else None
+            goal = (
+                self.goal_ref(row, "Goal ID", gid, self.goal_ids, self.goal_dups) if gid is not None else None
+            )
+            if init is not None and goal is not None and goal != init.goal_id:
+                self.err(
+                    row.ref("Goal ID"),
+                    f"goal {goal} contradicts initiative {init.id}, which belongs to goal {init.goal_id}",
+                )
+                row.ok = False
+            if not row.ok:
+                continue
+            if amount < 0:
+                self.warn(row.ref("Amount"), f"negative amount {amount} is counted as a credit")
+            out.append(
+                Cost(
+                    date=day,
+                    amount=amount,
+                    initiative_id=init.id if init else None,
+                    goal_id=init.goal_id if init else goal,
+                    category=category,
+                    description=description,
+                    source=row.first,
+                )
+            )
+        return out
+
+    def touchpoints(self, located: _Located | None) -> list[Touchpoint]:
+        out = []
+        if located is None:
+            return out
+        for row in self.rows(located):
+            ref = self.value(row, "Transaction ref")
+            iid = self.value(row, "Initiative ID")
+            stamp = self.value(row, "Timestamp")
+            init = self.init_ref(row, iid) if iid is not None else None
+            if row.ok:
+                out.append(Touchpoint(ref, init.id, stamp, row.first))
+        return out
+
+    def returns(self, located: _Located | None, touched: set[str]) -> list[Return]:
+        out = []
+        if located is None:
+            return out
+        for row in self.rows(located):
+            raw_ref = row.get("Transaction ref")
+            if cx.is_blank(raw_ref) and cx.excel_error(raw_ref) is None:
+                self.warn(
+                    row.ref("Transaction ref"),
+                    "no Transaction ref: a return not linked to a transaction is not ROI; row left out",
+                )
+                continue
+            day = self.value(row, "Date")
+            tref = self.value(row, "Transaction ref")
+            rtype = self.value(row, "Return type")
+            iid = self.value(row, "Initiative ID")
+            amount = self.value(row, "Amount")
+            margin = self.value(row, "Gross margin")
+            attribution = self.value(row, "Attribution")
+            confidence = self.value(row, "Confidence")
+            note = self.value(row, "Note")
+            init = self.init_ref(row, iid) if iid is not None else None
+            if iid is None and tref is not None and tref not in touched:
+                self.err(
+                    row.ref("Initiative ID"),
+                    f"no Initiative ID and no touchpoints for transaction {tref}: it can't be credited",
+                )
+                row.ok = False
+            if not row.ok:
+                continue
+            if amount < 0:
+                self.warn(row.ref("Amount"), f"negative return {amount} is counted as a reversal")
+            out.append(
+                Return(
+                    date=day,
+                    transaction_ref=tref,
+                    return_type=rtype,
+                    amount=amount,
+                    initiative_id=init.id if init else None,
+                    gross_margin=margin,
+                    attribution=Decimal(1) if attribution is None else attribution,
+                    confidence=confidence or "High",
+                    note=note,
+                    source=row.first,
+                )
+            )
+        return out
+
+    def metrics(self, located: _Located | None) -> list[Metric]:
+        out = []
+        if located is None:
+            return out
+        unknown: dict[str, tuple[CellRef, str]] = {}
+        for row in self.rows(located):
+            day = self.value(row, "Date")
+            gid = self.value(row, "Goal ID")
+            iid = self.value(row, "Initiative ID")
+            name = self.value(row, "Metric")
+            value = self.value(row, "Value")
+            goal = (
+                self.goal_ref(row, "Goal ID", gid, self.goal_ids, self.goal_dups) if gid is not None else None
+            )
+            init = self.init_ref(row, iid) if iid is not None else None
+            if not row.ok:
+                continue
+            metric = _canonical_metric(name)
+            if metric not in STANDARD_METRICS:
+                key, here = normalize_name(metric), row.ref("Metric")
+                if key not in unknown or here < unknown[key][0]:
+                    unknown[key] = (here, metric)
+            out.append(
+                Metric(
+                    date=day,
+                    metric=metric,
+                    value=value,
+                    goal_id=goal if goal is not None else (init.goal_id if init else None),
+                    initiative_id=init.id if init else None,
+                    source=row.first,
+                )
+            )
+        for ref, name in sorted(unknown.values()):
+            self.note(ref, f"metric {name!r} is not a standard metric; it is summed per period as a flow")
+        return out
+
+    # ---- programme-wide rules ---------------------------------------------------------
+
+    def resolve_as_of(self, program: Program, *groups) -> Program:
+        if program.as_of_given:
+            return program
+        from dataclasses import replace
+
+        dates = [r.date for group in groups for r in group]
+        latest = max(dates, default=None)
+        as_of = program.period_end
+        if latest is not None and program.period_start <= min(latest, program.period_end):
+            as_of = min(latest, program.period_end)
+        return replace(program, as_of=as_of)
+
+    def in_period(self, program: Program, rows: list, what: str) -> list:
+        kept = []
+        for r in rows:
+            if r.date < program.period_start:
+                self.warn(
+                    r.source, f"{what} dated {r.date} is before Period start {program.period_start}; left out"
+                )
+            elif r.date > program.as_of:
+                self.warn(r.source, f"{what} dated {r.date} is after As of {program.as_of}; left out")
+            else:
+                kept.append(r)
+        return kept
+
+    def xlwings_conf(self) -> None:
+        """A workbook passed around must not choose the Python that runs when its button is clicked."""
+        for table in self.tables.matching(XLWINGS_CONF):
+            for i, row in enumerate(table.rows):
+                if len(row) < 2 or cx.is_blank(row[0]) or cx.is_blank(row[1]):
+                    continue
+                key = cx.text(row[0])
+                norm = normalize_name(key).replace(" ", "_")
+                if norm.startswith(("interpreter", "conda")) or norm == "pythonpath":
+                    ref = CellRef(table.name, table.first_row + i, table.first_col + 1)
+                    self.warn(
+                        ref,
+                        f"xlwings.conf sets {key} to {cx.text(row[1])!r}; the template leaves it blank "
+                        "so the workbook never runs someone else's Python: clear it",
+                    )
+
+
+_ERROR_TEXT = frozenset(ERROR_CODES)
+
+
+def _error_cell_message(what: str, cell: ExcelError) -> str:
+    if cell.uncalculated:
+        return f"{what} is a formula saved without its result; open the workbook in Excel and save it"
+    return f"{what} shows the error {cell.code}; fix the formula"
+
+
+def _blank(v: object) -> bool:
+    # the hot path: calamine gives "" for empty cells, hand-built tables None
+    return v is None or v == "" or (type(v) is str and not v.strip())
+
+
+_METRIC_NAMES = {normalize_name(m): m for m in STANDARD_METRICS}
+
+
+def _canonical_metric(name: str) -> str:
+    return _METRIC_NAMES.get(normalize_name(name), name)
+
+
+def _s(v: object) -> str:
+    return "" if v is None else str(v)
+
+
+def _cost_key(c: Cost) -> tuple:
+    return (c.date, _s(c.goal_id), _s(c.initiative_id), _s(c.category), c.amount, _s(c.description), c.source)
+
+
+def _return_key(r: Return) -> tuple:
+    return (r.date, r.transaction_ref, r.return_type, _s(r.initiative_id), r.amount, _s(r.gross_margin),
+            r.attribution, r.confidence, _s(r.note), r.source)  # fmt: skip
+
+
+def _touch_key(t: Touchpoint) -> tuple:
+    return (t.transaction_ref, t.timestamp, t.initiative_id, t.source)
+
+
+def _metric_key(m: Metric) -> tuple:
+    return (m.date, m.metric, _s(m.goal_id), _s(m.initiative_id), m.value, m.source)
