@@ -6,9 +6,12 @@ read (file -> tables) -> load (tables -> records + issues) -> compute -> write /
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 from .model import Issue, Records, Severity
+from .results import Results
 
 EXIT_CLEAN, EXIT_ERRORS, EXIT_UNREADABLE = 0, 1, 2
 
@@ -51,5 +54,70 @@ def check(path: str | os.PathLike[str]) -> Outcome:
     return check_tables(tables)
 
 
-# run() will be: outcome = check(path); results = compute(outcome.records) when records exist;
-# then write/render. The engine's compute(records) -> Results plugs in here.
+@dataclass(frozen=True, slots=True)
+class RunOutcome:
+    """What ``run`` did: the results (None when nothing could be computed), every issue, the exit status
+    and the files it wrote."""
+
+    results: Results | None
+    issues: tuple[Issue, ...]
+    exit_code: int
+    workbook: Path | None = None
+    pdf: Path | None = None
+
+
+def calculate(outcome: Outcome) -> Results | None:
+    """The engine over what ``check`` loaded; the results carry every issue, the loader's and the engine's."""
+    from .checks import sort_issues
+    from .compute import compute
+
+    if outcome.records is None:
+        return None
+    results = compute(outcome.records)
+    seen: set[tuple[str, str, str]] = set()
+    merged = []
+    for issue in (*outcome.issues, *results.issues):
+        key = (str(issue.severity), issue.where, issue.message)
+        if key not in seen:
+            seen.add(key)
+            merged.append(issue)
+    return replace(results, issues=tuple(sort_issues(merged)))
+
+
+def exit_code(issues: Iterable[Issue]) -> int:
+    return EXIT_ERRORS if any(i.severity is Severity.ERROR for i in issues) else EXIT_CLEAN
+
+
+def run(
+    path: str | os.PathLike[str],
+    *,
+    write: bool = True,
+    out_path: str | os.PathLike[str] | None = None,
+    pdf_path: str | os.PathLike[str] | None = None,
+    page_size: str = "A4",
+    pdf_variant: str | None = None,
+    attach_workbook: bool = False,
+) -> RunOutcome:
+    """read -> load -> compute -> write the four sheets (into ``path``, or a copy at ``out_path``)
+    -> render the PDF briefing when ``pdf_path`` is given. The one path the CLI, the batch and
+    tests share. Raises ``write.WriteError`` when the workbook cannot be written."""
+    outcome = check(path)
+    results = calculate(outcome)
+    if results is None:
+        return RunOutcome(None, outcome.issues, outcome.exit_code)
+    workbook = None
+    issues = results.issues
+    if write:
+        from .write import write_results
+
+        target = Path(out_path) if out_path is not None else Path(path)
+        # the layout re-derives every formula's value; a disagreement with the engine is reported, not hidden
+        issues += tuple(write_results(path, results, out_path=out_path))
+        workbook = target
+    pdf = None
+    if pdf_path is not None:
+        from .render import render_pdf
+
+        attach = (workbook or Path(path)) if attach_workbook else None
+        pdf = render_pdf(results, pdf_path, page_size=page_size, variant=pdf_variant, attach=attach)
+    return RunOutcome(results, issues, exit_code(issues), workbook, pdf)

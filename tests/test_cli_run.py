@@ -1,0 +1,107 @@
+"""`scrm-xl run` / `report` end to end, as a real subprocess on the worked example workbook.
+
+Expected figures are the hand-derived ones in docs/worked-example.md, recomputed here from the rows.
+"""
+
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKED = ROOT / "workbooks" / "worked_example.xlsx"
+
+
+def scrm(*args, cwd):
+    return subprocess.run(
+        [sys.executable, "-m", "scrm_xl", *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+    )
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def book(tmp_path):
+    target = tmp_path / "worked.xlsx"
+    shutil.copyfile(WORKED, target)
+    return target
+
+
+def test_run_json_matches_the_hand_derived_figures(book, tmp_path):
+    before = sha(book)
+    out = tmp_path / "calculated.xlsx"
+    proc = scrm("run", book, "-o", out, "--json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    # costs: 3,000 + 1,500 + 3,000 + 1,200 + 800 + 2,000; the 800 has no initiative
+    investment = Decimal("3000") + 1500 + 3000 + 1200 + 800 + 2000
+    # expected = High + Medium: 1,750 (5,000 x 35%) + 938.27 (2,345.67 x 40%) + 800 (4,000 x 50% x 40%)
+    #   + 3,150 cost savings + 1,000 spending avoided; the Low 2,000 x 40% = 800 only in Optimistic
+    new_revenue = Decimal("1750.00") + Decimal("938.27") + Decimal("800.00")
+    expected = new_revenue + 3150 + 1000
+    totals = data["totals"]
+    assert Decimal(str(totals["investment"])) == investment
+    assert Decimal(str(totals["unallocated_investment"])) == 800
+    assert Decimal(str(totals["return"]["new_revenue"])) == new_revenue
+    assert Decimal(str(totals["return"]["total"])) == expected
+    assert Decimal(str(totals["net_return"])) == expected - investment
+    assert totals["roi"]["expected"] == pytest.approx(float((expected - investment) / investment))
+    assert totals["roi"]["optimistic"] == pytest.approx(float((expected + 800 - investment) / investment))
+    assert totals["payback_months"] is None
+    assert data["program"]["as_of"] == "2026-03-31"
+    assert sha(book) == before, "-o must leave the input untouched"
+    wb = openpyxl.load_workbook(out)
+    assert {"ROI", "KPI", "Ledger", "Checks"} <= set(wb.sheetnames)
+    assert wb.sheetnames[:8] == openpyxl.load_workbook(book).sheetnames[:8]
+
+
+def test_run_in_place_twice_is_idempotent_and_keeps_input_sheets(book, tmp_path):
+    costs_before = [list(r) for r in openpyxl.load_workbook(book)["Costs"].values]
+    assert scrm("run", book, cwd=tmp_path).returncode == 0
+    once = sha(book)
+    assert scrm("run", book, cwd=tmp_path).returncode == 0
+    assert sha(book) == once
+    assert [list(r) for r in openpyxl.load_workbook(book)["Costs"].values] == costs_before
+
+
+def test_report_writes_a_pdf_beside_the_book_and_leaves_the_book_alone(book, tmp_path):
+    before = sha(book)
+    proc = scrm("report", book, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    pdf = book.with_suffix(".pdf")
+    assert pdf.read_bytes().startswith(b"%PDF-")
+    assert sha(book) == before
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True).stdout
+    assert "Worked example" in text
+    assert "11,500" in text  # the investment, in the programme's en_US locale
+
+
+def test_run_on_a_book_with_errors_exits_1_and_names_the_cell(tmp_path):
+    book = tmp_path / "bad.xlsx"
+    wb = openpyxl.load_workbook(WORKED)
+    ws = wb["Costs"]
+    ws.cell(row=3, column=6).value = "12,5x"
+    wb.save(book)
+    proc = scrm("run", book, "--no-write", cwd=tmp_path)
+    assert proc.returncode == 1
+    assert "Costs!F3" in proc.stdout
+    assert "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_attach_without_archival_variant_is_refused(book, tmp_path):
+    proc = scrm("report", book, "--attach-workbook", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "pdf/a-3b" in proc.stderr
