@@ -796,9 +796,8 @@ def _sheet_xml(sheet: SheetLayout, style_ids: dict[str, int], drawing_rel: str |
         f'<worksheet xmlns="{MAIN}" xmlns:r="{REL_NS}">',
         '<sheetPr><tabColor rgb="FF1F4E79"/></sheetPr>',
     ]
-    if sheet.cells:
-        last_row = max(c.row for c in sheet.cells)
-        last_col = max(c.col for c in sheet.cells)
+    if sheet.extent:
+        last_row, last_col = sheet.extent
         out.append(f'<dimension ref="A1:{column_letter(last_col)}{last_row}"/>')
     out.append('<sheetViews><sheetView workbookViewId="0">')
     if sheet.freeze:
