@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import shutil
 import zipfile
@@ -288,3 +289,32 @@ def test_libreoffice_recalculation_reproduces_every_cached_value(book, tmp_path)
     count, differences = partdiff.recalculation_differences(good, out / "good.xlsx", OURS)
     assert count > 100
     assert differences == []
+
+
+# --- streaming: the sheet XML goes into the zip in chunks -----------------------------------
+
+
+def _save_to(fh, lay) -> None:
+    pkg = writer._Package((DATA / "features.xlsx").read_bytes(), "features.xlsx")
+    pkg.save(fh, writer._edit(pkg, lay))
+
+
+class _Pipe(io.BytesIO):
+    def seekable(self) -> bool:  # a pipe or socket: the header cannot be patched afterwards
+        return False
+
+
+def test_chunk_size_and_unseekable_output_do_not_change_a_byte(monkeypatch):
+    lay, _ = layout(results())
+    whole = io.BytesIO()
+    _save_to(whole, lay)
+    piped = _Pipe()
+    _save_to(piped, lay)
+    monkeypatch.setattr(writer, "CHUNK_CELLS", 3)  # every few cells a chunk
+    chunked = io.BytesIO()
+    _save_to(chunked, lay)
+    ledger = next(s for s in lay.sheets if s.name == "Ledger")
+    assert len(list(writer._sheet_xml(ledger, {k: 0 for k in lay.styles}, None))) > 10
+    assert whole.getvalue() == piped.getvalue() == chunked.getvalue()
+    with zipfile.ZipFile(whole) as z:
+        assert z.testzip() is None
