@@ -24,7 +24,7 @@ from tests import partdiff
 from tests.writer_fixtures import CONTROL_GOAL, HOSTILE_GOAL, results
 
 DATA = Path(__file__).parent / "data"
-REFERENCES = ("features.xlsm", "features.xlsx", "features_lo.xlsx")
+REFERENCES = ("features.xlsm", "features.xlsx", "features_lo.xlsx", "pivot_lo.xlsx")
 EDITABLE = {
     "[Content_Types].xml",
     "xl/workbook.xml",
@@ -66,6 +66,26 @@ def test_parts_not_ours_stay_byte_identical(book, tmp_path):
     with zipfile.ZipFile(out) as z:
         assert z.testzip() is None
         assert "xl/calcChain.xml" not in z.read("[Content_Types].xml").decode()
+
+
+@pytest.mark.parametrize("book", ["pivot_lo.xlsx"], indirect=True)
+def test_pivot_table_survives(book):
+    before = partdiff.sheet_values(book, "Pivot")
+    # the pivot table as LibreOffice rendered it: first row label and grand total
+    assert before["D8"] == 8700 and before["A5"] == "Forum"
+    write_results(book, results())
+    with zipfile.ZipFile(book) as z:
+        wb = etree.fromstring(z.read("xl/workbook.xml"))
+        rels = z.read("xl/_rels/workbook.xml.rels").decode()
+        names = set(z.namelist())
+    cache = wb.find(f"{{{writer.MAIN}}}pivotCaches/{{{writer.MAIN}}}pivotCache")
+    rid = cache.get(f"{{{writer.REL_NS}}}id")
+    assert f'Id="{rid}"' in rels and "pivotCacheDefinition1.xml" in rels
+    assert {"xl/pivotTables/pivotTable1.xml", "xl/pivotCache/pivotCacheRecords1.xml"} <= names
+    assert [etree.QName(c).localname for c in wb].index("pivotCaches") > [
+        etree.QName(c).localname for c in wb
+    ].index("calcPr")
+    assert partdiff.sheet_values(book, "Pivot") == before
 
 
 def test_vba_and_features_survive(book, tmp_path):
