@@ -785,12 +785,15 @@ def _num(x: float) -> str:
 
 _ESCAPE_LITERAL = re.compile(r"_(x[0-9A-Fa-f]{4}_)")
 _NEEDS_ESCAPE = re.compile("[\x00-\x08\x0b-\x1f\r\ud800-\udfff\ufffe\uffff]")
+_ANY_SPECIAL = re.compile("[\x00-\x08\x0b-\x1f\r\ud800-\udfff\ufffe\uffff&<>]|_x")
 
 
 def escape_text(text: str) -> str:
     """ECMA-376 ST_Xstring escaping, then XML escaping: control characters, CR and
     characters XML cannot carry become ``_xHHHH_``; a literal ``_xHHHH_`` is kept
     literal by escaping its underscore (``_x005F_``)."""
+    if not _ANY_SPECIAL.search(text):  # the common case, a million times over in a long Ledger
+        return text
     text = _ESCAPE_LITERAL.sub(r"_x005F_\1", text)
     text = _NEEDS_ESCAPE.sub(lambda m: f"_x{ord(m.group()):04X}_", text)
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
