@@ -16,6 +16,7 @@ being silently hidden by the cache.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -86,7 +87,8 @@ class Chart:
 @dataclass(frozen=True, slots=True)
 class SheetLayout:
     name: str
-    cells: tuple[Cell, ...]  # sorted by row, then column
+    cells: Iterable[Cell]  # sorted by row, then column; may be lazy (the Ledger): iterate, don't index
+    extent: tuple[int, int] | None = None  # last used (row, column); None for an empty sheet
     merges: tuple[str, ...] = ()  # "A1:H1"
     widths: tuple[tuple[int, float], ...] = ()  # (column, width in characters)
     freeze: tuple[int, int] | None = None  # first unfrozen (row, col), e.g. (5, 1) = A5
@@ -162,10 +164,16 @@ class _Sheet:
         self.put(row, 1, text, style)
         self.merges.append(f"A{row}:{column_letter(last_col)}{row}")
 
-    def done(self) -> SheetLayout:
+    def done(self, body: Iterable[Cell] | None = None, extent: tuple[int, int] | None = None) -> SheetLayout:
+        """The finished sheet; ``body`` (with its ``extent``) appends lazily made cells below ours."""
+        cells = tuple(self.cells[k] for k in sorted(self.cells))
+        if cells:
+            last = (max(c.row for c in cells), max(c.col for c in cells))
+            extent = last if extent is None else (max(last[0], extent[0]), max(last[1], extent[1]))
         return SheetLayout(
             name=self.name,
-            cells=tuple(self.cells[k] for k in sorted(self.cells)),
+            cells=cells if body is None else _Chain(cells, body),
+            extent=extent,
             merges=tuple(self.merges),
             widths=tuple(sorted(self.widths.items())),
             freeze=self.freeze,
@@ -221,7 +229,7 @@ NONE_LABEL = "(none)"
 @dataclass(frozen=True, slots=True)
 class _Line:
     kind: str
-    source: str
+    source: CellRef  # shown as text ("Returns!E2"); kept as the record's own object to save memory
     date: date
     period: str
     goal: str | None
@@ -236,12 +244,12 @@ class _Line:
     share: Decimal | None
     counted: Decimal
     via: str | None
-    touchpoint: str | None
+    touchpoint: CellRef | None
 
     def cells(self) -> tuple[Value, ...]:
         return (
             self.kind,
-            self.source,
+            str(self.source),
             self.date,
             self.period,
             self.goal,
@@ -256,7 +264,7 @@ class _Line:
             self.share,
             self.counted,
             self.via,
-            self.touchpoint,
+            str(self.touchpoint) if self.touchpoint else None,
         )
 
 
@@ -273,21 +281,28 @@ _COL = {
 }
 
 
-def _period_of(results: Results, day: date) -> str:
-    for p in results.periods:
-        if p.start <= day <= p.end:
-            return p.label
-    return ""
+def _period_finder(results: Results) -> Callable[[date], str]:
+    """The label of the period a day falls in ("" outside every period), by bisection:
+    a million ledger lines against a few dozen periods."""
+    periods = sorted(results.periods, key=lambda p: p.start)
+    starts = [p.start for p in periods]
+
+    def period_of(day: date) -> str:
+        k = bisect_right(starts, day) - 1
+        return periods[k].label if k >= 0 and day <= periods[k].end else ""
+
+    return period_of
 
 
 def _ledger_lines(results: Results) -> list[_Line]:
     channel_of = {i.id: (i.channel or NONE_LABEL) for i in results.initiatives}
+    period_of = _period_finder(results)
     lines = [
         _Line(
             RETURN,
-            str(x.source),
+            x.source,
             x.date,
-            _period_of(results, x.date),
+            period_of(x.date),
             x.goal_id,
             x.initiative_id,
             channel_of.get(x.initiative_id, NONE_LABEL),
@@ -300,14 +315,14 @@ def _ledger_lines(results: Results) -> list[_Line]:
             x.credit_share,
             x.counted,
             x.via,
-            str(x.touchpoint) if x.touchpoint else None,
+            x.touchpoint,
         )
         for x in results.ledger
     ]
     lines += [
         _Line(
             COST,
-            str(c.source),
+            c.source,
             c.date,
             c.period,
             c.goal_id,
@@ -332,8 +347,24 @@ def _ledger_lines(results: Results) -> list[_Line]:
 Pred = Callable[[_Line], bool]
 
 
+@dataclass(frozen=True, slots=True)
+class _Cond:
+    """One SUMIFS criterion: the Ledger column, the criterion as Excel reads it, and the same
+    test in Python. ``eq`` (a casefolded value) or ``span`` (first, last date) name a superset
+    of the matching lines that an index finds fast; ``pred`` then decides."""
+
+    key: str
+    crit: str
+    pred: Pred
+    eq: str | None = None
+    span: tuple[date, date] | None = None
+
+
 class _Sums:
-    """Builds SUMIFS formulas over the Ledger and evaluates them on the same lines."""
+    """Builds SUMIFS formulas over the Ledger and evaluates them on the same lines.
+
+    Evaluation goes through indexes (per column value, and by date), so a ledger of a
+    million lines costs each formula only the lines of its slice, not the whole ledger."""
 
     def __init__(self, lines: list[_Line]) -> None:
         self.lines = lines
@@ -342,30 +373,59 @@ class _Sums:
             k: f"Ledger!${column_letter(c)}${LEDGER_FIRST_ROW}:${column_letter(c)}${last}"
             for k, c in _COL.items()
         }
+        self._index: dict[str, dict[str, list[_Line]]] = {}
+        self._by_date: list[_Line] | None = None
+        self._dates: list[date] = []
 
-    def sumifs(self, conds: Iterable[tuple[str, str, Pred]]) -> tuple[str, Decimal]:
+    def _bucket(self, key: str, folded: str) -> list[_Line]:
+        index = self._index.get(key)
+        if index is None:
+            index = self._index[key] = {}
+            for x in self.lines:
+                index.setdefault((getattr(x, key) or "").casefold(), []).append(x)
+        return index.get(folded, [])
+
+    def _span(self, first: date, last: date) -> list[_Line]:
+        if self._by_date is None:
+            self._by_date = sorted(self.lines, key=lambda x: x.date)
+            self._dates = [x.date for x in self._by_date]
+        return self._by_date[bisect_left(self._dates, first) : bisect_right(self._dates, last)]
+
+    def sumifs(self, conds: Iterable[_Cond]) -> tuple[str, Decimal]:
         conds = list(conds)
-        args = "".join(f",{self._range[key]},{crit}" for key, crit, _ in conds)
-        total = sum((x.counted for x in self.lines if all(p(x) for _, _, p in conds)), Decimal(0))
+        args = "".join(f",{self._range[c.key]},{c.crit}" for c in conds)
+        candidates: list[_Line] = self.lines
+        for c in conds:
+            narrower = (
+                self._bucket(c.key, c.eq)
+                if c.eq is not None
+                else self._span(*c.span)
+                if c.span is not None
+                else None
+            )
+            if narrower is not None and len(narrower) < len(candidates):
+                candidates = narrower
+        preds = [c.pred for c in conds]
+        total = sum((x.counted for x in candidates if all(p(x) for p in preds)), Decimal(0))
         return f"SUMIFS({self._range['counted']}{args})", total
 
 
-def _eq(key: str, text: str, cell: str) -> tuple[str, str, Pred]:
+def _eq(key: str, text: str, cell: str) -> _Cond:
     """Exact match on a Ledger column; long keys fall back to the row's own cell."""
     literal_ok = len(text) <= MAX_CRITERION and not any(ord(ch) < 32 for ch in text)
     crit = _equals_criterion(text) if literal_ok else f'"="&{cell}'
     folded = text.casefold()  # SUMIFS compares text case-insensitively, and so do we
-    return key, crit, lambda x: (getattr(x, key) or "").casefold() == folded
+    return _Cond(key, crit, lambda x: (getattr(x, key) or "").casefold() == folded, eq=folded)
 
 
-IS_COST = ("kind", _text_literal(COST), lambda x: x.kind == COST)
-IS_RETURN = ("kind", _text_literal(RETURN), lambda x: x.kind == RETURN)
-NOT_LOW = ("confidence", _text_literal("<>Low"), lambda x: x.confidence != "Low")
-HIGH = ("confidence", _text_literal("High"), lambda x: x.confidence == "High")
+IS_COST = _Cond("kind", _text_literal(COST), lambda x: x.kind == COST, eq=COST.casefold())
+IS_RETURN = _Cond("kind", _text_literal(RETURN), lambda x: x.kind == RETURN, eq=RETURN.casefold())
+NOT_LOW = _Cond("confidence", _text_literal("<>Low"), lambda x: x.confidence != "Low")
+HIGH = _Cond("confidence", _text_literal("High"), lambda x: x.confidence == "High", eq="high")
 
 
-def _of_type(name: str) -> tuple[str, str, Pred]:
-    return "type", _equals_criterion(name), lambda x: x.type == name
+def _of_type(name: str) -> _Cond:
+    return _Cond("type", _equals_criterion(name), lambda x: x.type == name, eq=name.casefold())
 
 
 # --- ROI ---------------------------------------------------------------------
@@ -568,8 +628,8 @@ class _Roi:
             start = s.put(row, 2, p.start, "date")
             end = s.put(row, 3, p.end, "date")
             in_period = [
-                ("date", f'">="&{start}', lambda x, d=p.start: x.date >= d),
-                ("date", f'"<="&{end}', lambda x, d=p.end: x.date <= d),
+                _Cond("date", f'">="&{start}', lambda x, d=p.start: x.date >= d, span=(p.start, p.end)),
+                _Cond("date", f'"<="&{end}', lambda x, d=p.end: x.date <= d),
             ]
             inv = self.money(row, BLOCK, p.investment, [IS_COST, *in_period])
             ret = self.money(row, 6, p.returns.total, [IS_RETURN, NOT_LOW, *in_period])
@@ -796,6 +856,36 @@ def _kpi(results: Results, issues: list[Issue]) -> SheetLayout:
 # --- Ledger and Checks --------------------------------------------------------
 
 
+class _Chain:
+    """Cells made on demand, so a million-line Ledger is never held as Cell objects; iterable
+    any number of times."""
+
+    def __init__(self, head: tuple[Cell, ...], body: Iterable[Cell]) -> None:
+        self.head, self.body = head, body
+
+    def __iter__(self):
+        yield from self.head
+        yield from self.body
+
+    def __bool__(self) -> bool:
+        return True
+
+
+class _LedgerRows:
+    def __init__(self, lines: list[_Line]) -> None:
+        self.lines = lines
+
+    def __iter__(self):
+        styles = [style for _, style, _ in LEDGER_HEADERS]
+        for n, line in enumerate(self.lines):
+            row = LEDGER_FIRST_ROW + n
+            for col, value in enumerate(line.cells(), 1):
+                if value is not None:
+                    if isinstance(value, str) and len(value) > MAX_TEXT:
+                        value = value[:MAX_TEXT]  # reported by _ledger
+                    yield Cell(row, col, value, styles[col - 1])
+
+
 def _ledger(results: Results, lines: list[_Line], issues: list[Issue]) -> SheetLayout:
     s = _Sheet("Ledger", issues)
     s.title(1, "Ledger: every counted return and every cost line", "title", 10)
@@ -810,13 +900,19 @@ def _ledger(results: Results, lines: list[_Line], issues: list[Issue]) -> SheetL
     for col, (name, _, width) in enumerate(LEDGER_HEADERS, 1):
         s.put(header_row, col, name, "header")
         s.widths[col] = width
+    text_fields = ((5, "goal"), (6, "initiative"), (7, "channel"), (8, "type"), (10, "tx"))
     for n, line in enumerate(lines):
-        row = LEDGER_FIRST_ROW + n
-        for col, (value, (_, style, _)) in enumerate(zip(line.cells(), LEDGER_HEADERS, strict=True), 1):
-            if value is not None:
-                s.put(row, col, value, style)
+        for col, attr in text_fields:
+            if len(getattr(line, attr) or "") > MAX_TEXT:
+                issues.append(
+                    warning(
+                        CellRef("Ledger", LEDGER_FIRST_ROW + n, col),
+                        f"text cut to Excel's {MAX_TEXT} characters",
+                    )
+                )
     s.freeze = (LEDGER_FIRST_ROW, 1)
-    return s.done()
+    extent = (LEDGER_FIRST_ROW + len(lines) - 1, len(LEDGER_HEADERS)) if lines else None
+    return s.done(_LedgerRows(lines), extent)
 
 
 def _checks(results: Results, issues: list[Issue]) -> SheetLayout:

@@ -23,6 +23,7 @@ import struct
 import tempfile
 import zipfile
 import zlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -154,7 +155,7 @@ def _atomic_write(target: Path, write, mode_from: Path) -> None:
 @dataclass
 class _Entry:
     name: str
-    local: bytes  # local header + compressed data (+ data descriptor), exactly as in the source
+    local: memoryview  # local header + compressed data (+ data descriptor), exactly as in the source
     central: bytes  # the central directory record, exactly as in the source
 
 
@@ -180,6 +181,7 @@ class _Package:
         if count == 0xFFFF or cd_offset == 0xFFFFFFFF or data.rfind(b"PK\x06\x07", 0, end) >= 0:
             raise NotAWorkbook(f"{self.label}: ZIP64 workbooks (over 4 GB) are not supported")
         entries, pos = [], cd_offset
+        view = memoryview(data)  # entries are slices of the file, not copies of it
         for _ in range(count):
             fields = struct.unpack("<4s6H3L5H2L", data[pos : pos + 46])
             flags, csize, nlen, elen, clen, offset = (
@@ -198,7 +200,7 @@ class _Package:
             stop = offset + 30 + lnlen + lelen + csize
             if flags & 0x08:
                 stop += 16 if data[stop : stop + 4] == b"PK\x07\x08" else 12
-            entries.append(_Entry(name, data[offset:stop], central))
+            entries.append(_Entry(name, view[offset:stop], central))
         return entries
 
     # parts are addressed by name without the leading slash, case-insensitively (OPC)
@@ -224,7 +226,7 @@ class _Package:
         if self.has(part):
             self.deleted.add(self.by_lower[part.lower()])
 
-    def save(self, fh, new_parts: list[tuple[str, bytes]]) -> None:
+    def save(self, fh, new_parts: list[tuple[str, Part]]) -> None:
         centrals, offset = [], 0
         for e in self.entries:
             if e.name in self.deleted:
@@ -238,10 +240,14 @@ class _Package:
             centrals.append(central)
             offset += len(local)
         for name, data in new_parts:
-            local, central = _deflated(name, data, None)
-            fh.write(local)
+            if isinstance(data, bytes):
+                local, central = _deflated(name, data, None)
+                fh.write(local)
+                size = len(local)
+            else:
+                size, central = _deflate_stream(fh, name, data)
             centrals.append(central[:42] + struct.pack("<L", offset) + central[46:])
-            offset += len(local)
+            offset += size
         if offset >= 0xFFFFFFFF or len(centrals) >= 0xFFFF:
             raise WriteError(f"{self.label}: the result would need ZIP64 (over 4 GB); not supported")
         cd = b"".join(centrals)
@@ -251,11 +257,52 @@ class _Package:
         )
 
 
+# a new part: its bytes, or chunks of them made on demand (a large Ledger is never one string)
+Part = bytes | Iterable[bytes]
+
+
 def _deflated(name: str, data: bytes, source_central: bytes | None) -> tuple[bytes, bytes]:
     """A freshly compressed entry; keeps the source entry's timestamp and attributes."""
     comp = zlib.compressobj(6, zlib.DEFLATED, -15)
     packed = comp.compress(data) + comp.flush()
-    crc = zlib.crc32(data)
+    header, central = _headers(name, zlib.crc32(data), len(packed), len(data), source_central)
+    return header + packed, central
+
+
+def _deflate_stream(fh, name: str, chunks: Iterable[bytes]) -> tuple[int, bytes]:
+    """Compress ``chunks`` straight into ``fh``, then fill in the local header's CRC and sizes.
+    Same bytes as ``_deflated`` on the joined data; returns (entry size, central record)."""
+    if not fh.seekable():
+        data = b"".join(chunks)
+        local, central = _deflated(name, data, None)
+        fh.write(local)
+        return len(local), central
+    start = fh.tell()
+    placeholder, _ = _headers(name, 0, 0, 0, None)
+    fh.write(placeholder)
+    comp = zlib.compressobj(6, zlib.DEFLATED, -15)
+    crc = size = packed = 0
+    for chunk in chunks:
+        crc = zlib.crc32(chunk, crc)
+        size += len(chunk)
+        out = comp.compress(chunk)
+        packed += len(out)
+        fh.write(out)
+    out = comp.flush()
+    packed += len(out)
+    fh.write(out)
+    header, central = _headers(name, crc, packed, size, None)
+    end = fh.tell()
+    fh.seek(start)
+    fh.write(header)
+    fh.seek(end)
+    return end - start, central
+
+
+def _headers(
+    name: str, crc: int, packed: int, size: int, source_central: bytes | None
+) -> tuple[bytes, bytes]:
+    """The local header and the central directory record of a deflated entry."""
     raw_name = name.encode("utf-8")
     flags = 0 if raw_name.isascii() else 0x800
     if source_central is not None:
@@ -282,13 +329,12 @@ def _deflated(name: str, data: bytes, source_central: bytes | None) -> tuple[byt
             dos_time,
             dos_date,
             crc,
-            len(packed),
-            len(data),
+            packed,
+            size,
             len(raw_name),
             0,
         )
         + raw_name
-        + packed
     )
     central = (
         struct.pack(
@@ -301,8 +347,8 @@ def _deflated(name: str, data: bytes, source_central: bytes | None) -> tuple[byt
             dos_time,
             dos_date,
             crc,
-            len(packed),
-            len(data),
+            packed,
+            size,
             len(raw_name),
             0,
             0,
@@ -346,7 +392,7 @@ def _rels(pkg: _Package, part: str) -> list[tuple[str, str, str]]:
 # --- the edit ------------------------------------------------------------------------------
 
 
-def _edit(pkg: _Package, lay: Layout) -> list[tuple[str, bytes]]:
+def _edit(pkg: _Package, lay: Layout) -> list[tuple[str, Part]]:
     if not pkg.has("[Content_Types].xml"):
         raise NotAWorkbook(f"{pkg.label}: not an Excel workbook (no [Content_Types].xml)")
     office = [p for _, t, p in _rels(pkg, "") if t == RT_OFFICE_DOC]
@@ -403,7 +449,7 @@ def _edit(pkg: _Package, lay: Layout) -> list[tuple[str, bytes]]:
 
     folder = posixpath.dirname(wb_part)
     style_ids = _merge_styles(pkg, wb_part, wb_rels, lay)
-    new_parts: list[tuple[str, bytes]] = []
+    new_parts: list[tuple[str, Part]] = []
     content_types: list[tuple[str, str]] = []
     used_ids = [int(s.get("sheetId")) for s in sheet_els if (s.get("sheetId") or "").isdigit()]
     next_id = max(used_ids, default=0)
@@ -739,12 +785,15 @@ def _num(x: float) -> str:
 
 _ESCAPE_LITERAL = re.compile(r"_(x[0-9A-Fa-f]{4}_)")
 _NEEDS_ESCAPE = re.compile("[\x00-\x08\x0b-\x1f\r\ud800-\udfff\ufffe\uffff]")
+_ANY_SPECIAL = re.compile("[\x00-\x08\x0b-\x1f\r\ud800-\udfff\ufffe\uffff&<>]|_x")
 
 
 def escape_text(text: str) -> str:
     """ECMA-376 ST_Xstring escaping, then XML escaping: control characters, CR and
     characters XML cannot carry become ``_xHHHH_``; a literal ``_xHHHH_`` is kept
     literal by escaping its underscore (``_x005F_``)."""
+    if not _ANY_SPECIAL.search(text):  # the common case, a million times over in a long Ledger
+        return text
     text = _ESCAPE_LITERAL.sub(r"_x005F_\1", text)
     text = _NEEDS_ESCAPE.sub(lambda m: f"_x{ord(m.group()):04X}_", text)
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -790,15 +839,19 @@ def _cell_xml(c, s: int) -> str:
     return f'<c r="{ref}" s="{s}" t="inlineStr"><is><t>{escape_text(str(v))}</t></is></c>'
 
 
-def _sheet_xml(sheet: SheetLayout, style_ids: dict[str, int], drawing_rel: str | None) -> bytes:
+CHUNK_CELLS = 20_000  # pieces of XML per chunk, about a megabyte
+
+
+def _sheet_xml(sheet: SheetLayout, style_ids: dict[str, int], drawing_rel: str | None) -> Iterator[bytes]:
+    """The worksheet part in chunks of about a megabyte: the cells are made and written one
+    row batch at a time, so memory stays flat however long the Ledger is."""
     out = [
         XML_DECL.decode(),
         f'<worksheet xmlns="{MAIN}" xmlns:r="{REL_NS}">',
         '<sheetPr><tabColor rgb="FF1F4E79"/></sheetPr>',
     ]
-    if sheet.cells:
-        last_row = max(c.row for c in sheet.cells)
-        last_col = max(c.col for c in sheet.cells)
+    if sheet.extent:
+        last_row, last_col = sheet.extent
         out.append(f'<dimension ref="A1:{column_letter(last_col)}{last_row}"/>')
     out.append('<sheetViews><sheetView workbookViewId="0">')
     if sheet.freeze:
@@ -815,6 +868,8 @@ def _sheet_xml(sheet: SheetLayout, style_ids: dict[str, int], drawing_rel: str |
         out += [f'<col min="{c}" max="{c}" width="{_num(w)}" customWidth="1"/>' for c, w in sheet.widths]
         out.append("</cols>")
     out.append("<sheetData>")
+    yield "".join(out).encode("utf-8")
+    out = []
     heights = dict(sheet.heights)
     current = None
     for c in sheet.cells:
@@ -823,6 +878,9 @@ def _sheet_xml(sheet: SheetLayout, style_ids: dict[str, int], drawing_rel: str |
                 out.append("</row>")
             current = c.row
             ht = f' ht="{_num(heights[c.row])}" customHeight="1"' if c.row in heights else ""
+            if len(out) > CHUNK_CELLS:
+                yield "".join(out).encode("utf-8")
+                out = []
             out.append(f'<row r="{c.row}"{ht}>')
         out.append(_cell_xml(c, style_ids[c.style]))
     if current is not None:
@@ -837,7 +895,7 @@ def _sheet_xml(sheet: SheetLayout, style_ids: dict[str, int], drawing_rel: str |
     if drawing_rel:
         out.append(f'<drawing r:id="{drawing_rel}"/>')
     out.append("</worksheet>")
-    return "".join(out).encode("utf-8")
+    yield "".join(out).encode("utf-8")
 
 
 # --- charts: XlsxWriter renders them in a throwaway workbook; we take its drawing and chart parts ----

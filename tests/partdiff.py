@@ -4,6 +4,7 @@ cell by cell (for ours), as XlsxWriter's comparison tests do."""
 from __future__ import annotations
 
 import hashlib
+import subprocess
 import zipfile
 from pathlib import Path
 
@@ -48,3 +49,77 @@ def sheet_values(path: str | Path, sheet: str) -> dict[str, object]:
         for c, v in enumerate(row)
         if v != ""
     }
+
+
+# --- LibreOffice recalculation ---------------------------------------------------------
+
+RECALC_ALWAYS = """<?xml version="1.0" encoding="UTF-8"?>
+<oor:items xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema"
+ xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="OOXMLRecalcMode" oor:op="fuse">
+<value>0</value></prop></item></oor:items>
+"""
+
+
+def recalculate(paths: list[Path], tmp_path: Path) -> Path:
+    """Open the files in one LibreOffice headless run with 'always recalculate' and save them
+    as xlsx into the returned folder (same base names, so give the inputs distinct names)."""
+    profile = tmp_path / "lo-profile"
+    (profile / "user").mkdir(parents=True)
+    # LibreOffice ignores fullCalcOnLoad and by default trusts cached values of xlsx files
+    (profile / "user" / "registrymodifications.xcu").write_text(RECALC_ALWAYS)
+    out = tmp_path / "recalculated"
+    subprocess.run(
+        [
+            "soffice",
+            f"-env:UserInstallation={profile.as_uri()}",
+            "--headless",
+            "--convert-to",
+            "xlsx",
+            "--outdir",
+            str(out),
+            *map(str, paths),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    return out
+
+
+def formula_cells(path: str | Path, sheets: set[str]) -> list[tuple[str, str]]:
+    """(sheet, cell) of every formula cell on the given sheets."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path)
+    return [
+        (ws.title, c.coordinate)
+        for ws in wb
+        if ws.title in sheets
+        for row in ws.iter_rows()
+        for c in row
+        if c.data_type == "f"  # not user text that merely starts with "="
+    ]
+
+
+def recalculation_differences(
+    written: str | Path, recalculated: str | Path, sheets: set[str]
+) -> tuple[int, list[tuple[str, str, object, object]]]:
+    """(number of formula cells, [(sheet, cell, cached, recalculated)] where they differ)."""
+    import openpyxl
+
+    cached = openpyxl.load_workbook(written, data_only=True)
+    fresh = openpyxl.load_workbook(recalculated, data_only=True)
+    cells = formula_cells(written, sheets)
+    bad = []
+    for sheet, ref in cells:
+        want, got = cached[sheet][ref].value, fresh[sheet][ref].value
+        if want in (None, ""):  # an empty-text result ("" from IF) reads back as None
+            same = got in (None, "")
+        elif isinstance(want, str):
+            same = got == want
+        else:
+            same = isinstance(got, (int, float)) and abs(float(got) - float(want)) <= 1e-9
+        if not same:
+            bad.append((sheet, ref, want, got))
+    return len(cells), bad

@@ -1,0 +1,1 @@
+"""Benchmarks: scripts that print figures (never run by pytest). ``python -m bench`` runs them."""
