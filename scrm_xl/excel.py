@@ -29,6 +29,7 @@ none (desktop xlwings 0.37 implements them only for xlwings Lite/Server).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -298,10 +299,9 @@ def _freeze(sheet, row: int, col: int) -> None:
         frozen = f"A:{column_letter(col - 1)}"
     else:
         return
-    try:
+    # desktop xlwings 0.37 freezes only through .api: there the panes stay as they are
+    with contextlib.suppress(NotImplementedError):
         sheet.freeze_panes.freeze_at(frozen)
-    except NotImplementedError:  # desktop xlwings 0.37: only through .api; the file writer freezes
-        pass
 
 
 _ABS = re.compile(r"^(?:'?[^!]*'?!)?\$?([A-Z]+)\$?(\d+):\$?([A-Z]+)\$?(\d+)$")
@@ -335,10 +335,8 @@ def _col(letters: str) -> int:
 
 
 def _activate(sheet) -> None:
-    try:
+    with contextlib.suppress(Exception):  # cosmetic only
         sheet.activate()
-    except Exception:  # cosmetic only
-        pass
 
 
 # --- the PDF's place -------------------------------------------------------------------
@@ -448,7 +446,5 @@ def _get(obj, name: str, default):
 
 
 def _set(obj, name: str, value) -> None:
-    try:
+    with contextlib.suppress(Exception):  # NotImplementedError in xlwings Lite, for example
         setattr(obj, name, value)
-    except Exception:  # NotImplementedError in xlwings Lite, for example
-        pass

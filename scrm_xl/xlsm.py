@@ -44,8 +44,9 @@ CONF_NOTES = (
     "xlwings.conf file next to this workbook.",
 )
 
-MODULE_SOURCE = '''"""Run by the Calculate ROI button of {workbook}: xlwings' RunPython imports the module named
-after the workbook and calls its main(). Keep this file beside the workbook, and rename both together."""
+MODULE_SOURCE = '''"""Run by the Calculate ROI button of {workbook}: xlwings' RunPython imports
+the module named after the workbook and calls its main(). Keep this file beside the workbook,
+and rename both together."""
 
 from scrm_xl.excel import main
 
@@ -126,7 +127,7 @@ def write_excel_template(path: str | os.PathLike[str], *, example: bool = False)
                 "height": 30,
                 "x_offset": 360,
                 "y_offset": 2,
-                "description": "Calculate ROI: runs scrm_xl and writes the ROI, KPI, Ledger and Checks sheets",
+                "description": "Runs scrm_xl: writes the ROI, KPI, Ledger and Checks sheets",
             },
         )
 

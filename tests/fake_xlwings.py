@@ -464,7 +464,9 @@ class Range:
             return one(r1, c1)
         return tuple(tuple(one(r, c) for c in range(c1, c2 + 1)) for r in range(r1, r2 + 1))
 
-    number_format = property(lambda self: self._get("number_format"), lambda self, v: self._set("number_format", v))
+    number_format = property(
+        lambda self: self._get("number_format"), lambda self, v: self._set("number_format", v)
+    )
     color = property(lambda self: self._get("fill"), lambda self, v: self._set("fill", v))
     wrap_text = property(lambda self: self._get("wrap"), lambda self, v: self._set("wrap", bool(v)))
 

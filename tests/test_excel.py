@@ -97,12 +97,21 @@ def frozen_cell(frozen: str | None) -> str | None:
     return f"{openpyxl.utils.get_column_letter(openpyxl.utils.column_index_from_string(col) + 1)}{row + 1}"
 
 
-@pytest.mark.parametrize("src", EXAMPLES, ids=lambda p: p.stem)
-def test_button_writes_what_the_file_writer_writes(src, tmp_path, monkeypatch):
+@pytest.fixture(scope="module", params=EXAMPLES, ids=lambda p: p.stem)
+def clicked(request, tmp_path_factory):
+    """One example clicked in the fake, beside its file-based write-back (both are slow: done once)."""
+    src = request.param
+    tmp_path = tmp_path_factory.mktemp(src.stem)
     wb = file_writeback(src, tmp_path)
     book = fx.Book.from_xlsx(src, fullname=str(tmp_path / src.name))
     inputs_before = {s.name: fx.sheet_values(s) for s in book.sheets}
-    outcome = click(monkeypatch, book)
+    with pytest.MonkeyPatch.context() as mp:
+        outcome = click(mp, book)
+    return src, tmp_path, wb, book, inputs_before, outcome
+
+
+def test_button_writes_what_the_file_writer_writes(clicked):
+    src, tmp_path, wb, book, inputs_before, outcome = clicked
 
     assert outcome.written
     assert [s.name for s in book.sheets][-4:] == list(OUTPUT_SHEETS)
@@ -128,12 +137,8 @@ def test_button_writes_what_the_file_writer_writes(src, tmp_path, monkeypatch):
     assert book.app.screen_updating is True
 
 
-def test_charts_span_the_same_cells_as_the_file_writers(tmp_path, monkeypatch):
-    src = EXAMPLES[0]
-    wb = file_writeback(src, tmp_path)
-    book = fx.Book.from_xlsx(src, fullname=str(tmp_path / src.name))
-    monkeypatch.setattr(excel, "render_pdf", None, raising=False)
-    excel.run_book(book, pdf=False)
+def test_charts_span_the_same_cells_as_the_file_writers(clicked):
+    _, _, wb, book, _, _ = clicked
     charts = list(book.sheets["ROI"].charts)
     written = wb["ROI"]._charts
     assert len(charts) == len(written) == 2
@@ -169,7 +174,7 @@ def test_a_users_own_sheet_named_like_ours_is_never_overwritten(tmp_path):
     assert not outcome.written
     assert fx.sheet_values(mine) == {"A1": "my own notes"}
     assert not any(s.name in ("ROI", "Ledger", "Checks") for s in book.sheets)  # nothing half-written
-    (message, title), = book.app.alerts
+    ((message, title),) = book.app.alerts
     assert "its own sheet named 'kpi'" in message and "rename your sheet" in message
     assert title == "scrm_xl"
 
@@ -182,7 +187,7 @@ def test_problems_are_listed_with_their_cells_on_checks_and_in_one_alert(tmp_pat
     book = fx.Book.from_xlsx(path)
     outcome = excel.run_book(book, pdf=False)
     assert outcome.written
-    (message, _), = book.app.alerts
+    ((message, _),) = book.app.alerts
     assert "2 errors" in message
     assert 'Costs!F2: amount "12,5x" is not a number' in message
     assert "Costs!A3: " in message and "#DIV/0!" in message
@@ -198,7 +203,7 @@ def test_a_missing_input_sheet_writes_nothing_and_says_so(tmp_path):
     outcome = excel.run_book(book, pdf=False)
     assert not outcome.written
     assert [s.name for s in book.sheets] == list(sheets)
-    (message, _), = book.app.alerts
+    ((message, _),) = book.app.alerts
     assert message.startswith("Nothing was calculated")
     assert "Program" in message
 
@@ -212,7 +217,7 @@ def test_an_unexpected_failure_is_a_plain_message_and_a_log_file(tmp_path, monke
     monkeypatch.setattr(scrm_xl.layout, "layout", broken)
     book = fx.Book.from_xlsx(EXAMPLES[1], fullname=str(tmp_path / "wb.xlsx"))
     outcome = excel.run_book(book, pdf=False)
-    (message, _), = book.app.alerts
+    ((message, _),) = book.app.alerts
     assert "Traceback" not in message
     assert message.startswith("scrm_xl could not finish: disk on fire")
     assert outcome.log == tmp_path / "wb.scrm_xl.log"
@@ -261,7 +266,9 @@ def test_written_text_that_excel_would_parse_stays_text():
     assert sheet.cells[(2, 3)].value == 0.25 and sheet.cells[(2, 4)].value is True
 
 
-@pytest.mark.skipif(not os.environ.get("XLWINGS_LICENSE_KEY"), reason="xlwings' JSON-backed Book needs a licence")
+@pytest.mark.skipif(
+    not os.environ.get("XLWINGS_LICENSE_KEY"), reason="xlwings' JSON-backed Book needs a licence"
+)
 def test_against_xlwings_own_json_book(tmp_path):
     from xlwings.pro import _xlremote  # noqa: F401  (needs the licence key)
 
