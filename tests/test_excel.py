@@ -277,8 +277,11 @@ def test_against_xlwings_own_json_book(tmp_path):
     book = xw.Book(json=_remote_json(tmp_path / src.name))
     outcome = excel.run_book(book, pdf=False)
     assert outcome.written
-    actions = book.json()
-    assert any(a.get("func") == "addSheet" for a in actions) or actions
+    actions = book.json()["actions"]
+    added = [a["args"] for a in actions if a["func"] == "addSheet"]
+    assert [n for args in added for n in args if n in OUTPUT_SHEETS] == list(OUTPUT_SHEETS)
+    assert any(a["func"] == "namesAdd" for a in actions)
+    assert any(a["func"] == "alert" for a in actions)
 
 
 def _remote_json(path: Path) -> dict:
@@ -288,7 +291,17 @@ def _remote_json(path: Path) -> dict:
     for ws in wb.worksheets:
         values = [[("" if v is None else (v.isoformat() if isinstance(v, datetime) else v)) for v in row]
                   for row in ws.iter_rows(values_only=True)] or [[""]]  # fmt: skip
-        sheets.append({"name": ws.title, "values": values, "pictures": [], "tables": []})
+        sheets.append(
+            {
+                "name": ws.title,
+                "values": values,
+                "visibility": "Visible",
+                "used_range_address": ws.dimensions,
+                "pictures": [],
+                "tables": [],
+                "charts": [],
+            }
+        )
     return {
         "client": "Microsoft Office Scripts",
         "version": xw.__version__,
