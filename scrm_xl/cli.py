@@ -41,6 +41,9 @@ def _parser() -> argparse.ArgumentParser:
     n.add_argument("path", metavar="PATH", help="where to write the .xlsx")
     n.add_argument("--example", action="store_true", help="fill it with realistic example rows")
     n.add_argument("--force", action="store_true", help="replace PATH if it exists")
+    n.add_argument(
+        "--excel", action="store_true", help="macro-enabled NAME.xlsm with a Calculate ROI button (+ NAME.py)"
+    )
     return p
 
 
@@ -188,13 +191,23 @@ def _new(args, out: TextIO, err: TextIO) -> int:
         print(f"scrm-xl: {path} already exists; use --force to replace it", file=err)
         return 2
     from .template import write_template
+    from .xlsm import write_excel_template
 
     try:
-        write_template(path, example=args.example)
+        if args.excel:
+            module = path.with_suffix(".py")
+            if module.exists() and not args.force:
+                print(f"scrm-xl: {module} already exists; use --force to replace it", file=err)
+                return 2
+            written = write_excel_template(path, example=args.example)
+        else:
+            write_template(path, example=args.example)
+            written = (path,)
     except ValueError as exc:  # e.g. a name Excel would refuse; the message says what to do
         print(f"scrm-xl: {' '.join(str(exc).split())}", file=err)
         return 2
-    print(f"wrote {path}", file=out)
+    for p in written:
+        print(f"wrote {p}", file=out)
     return 0
 
 

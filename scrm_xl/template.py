@@ -128,13 +128,18 @@ def write_template(path: Path, *, example: bool = False) -> None:
     write_workbook(path, realistic() if example else None)
 
 
-def write_workbook(path: Path, example: Example | None) -> None:
-    """Write the template, filled with ``example``'s rows when given."""
+def write_workbook(path: Path, example: Example | None, *, extend=None) -> None:
+    """Write the template, filled with ``example``'s rows when given. ``extend(book, instructions)``,
+    when given, adds to the XlsxWriter workbook before it is closed (the macro-enabled template
+    adds its VBA project, button and xlwings.conf sheet this way)."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=".scrm_xl-", suffix=".xlsx", dir=path.parent or ".")
     os.close(fd)
     try:
-        _build(tmp, example)
+        if extend is None:  # the two-argument call is what tests stub
+            _build(tmp, example)
+        else:
+            _build(tmp, example, extend)
         os.chmod(tmp, _file_mode(path))
         os.replace(tmp, path)
     except BaseException:
@@ -189,7 +194,7 @@ class _Formats:
         return self.by_kind.get(kind, self.text)
 
 
-def _build(filename: str, example: Example | None) -> None:
+def _build(filename: str, example: Example | None, extend=None) -> None:
     book = xlsxwriter.Workbook(filename, {"strings_to_numbers": False, "strings_to_formulas": False})
     book.set_properties(
         {
@@ -210,6 +215,8 @@ def _build(filename: str, example: Example | None) -> None:
     for sheet in INPUT_SHEETS[1:]:
         rows = example.rows.get(sheet.name, []) if example else []
         _write_table_sheet(book.add_worksheet(sheet.name), fmt, sheet, rows)
+    if extend is not None:
+        extend(book, instructions)
     instructions.activate()
     book.close()
 
