@@ -46,8 +46,11 @@ def write_json(data: dict, path: Path) -> Path:
     return path
 
 
-def _where(issue) -> str:
-    return f"{issue.where}: {issue.message}" if issue.where else issue.message
+def _where(issue, path: Path | None = None) -> str:
+    # a file-level issue is placed at the file's name, which the batch's report already shows
+    if not issue.where or (path is not None and issue.where in (path.name, str(path))):
+        return issue.message
+    return f"{issue.where}: {issue.message}"
 
 
 def workbook_job(task: Task) -> dict[str, Any]:
@@ -73,7 +76,7 @@ def workbook_job(task: Task) -> dict[str, Any]:
     json_path = write_json(data, task.output(".json"))
     errors = [i for i in outcome.issues if i.severity is Severity.ERROR]
     if outcome.results is None:
-        first = _where(errors[0]) if errors else "nothing could be calculated"
+        first = _where(errors[0], task.path) if errors else "nothing could be calculated"
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         raise JobError(first + more)
     goals = [{"id": g["id"], "measurable": g["measurable"]} for g in data["goals"]]
@@ -108,3 +111,62 @@ def judge(outcome: Outcome) -> Outcome:
         f"{n} error{'s' if n != 1 else ''} (outputs written; see the Checks sheet): {result['first_error']}"
     )
     return replace(outcome, ok=False, reason=reason)
+
+
+# --- send: one workbook's briefing, ready to mail ---------------------------------
+
+# the essays' value KPIs, stated in the e-mail apart from ROI
+VALUE_METRICS = ("Reach", "Engagements", "Influence score")
+
+
+def value_figures(results) -> dict[str, float]:
+    """Programme-wide value for the e-mail: flows summed over the period, stocks at their latest."""
+    from .model import is_stock_metric
+
+    figures: dict[str, float] = {}
+    for name in VALUE_METRICS:
+        rows = sorted((m.period, m.value) for m in results.metrics if m.goal_id is None and m.metric == name)
+        if rows:
+            figures[name] = rows[-1][1] if is_stock_metric(name) else sum(v for _, v in rows)
+    return figures
+
+
+def prepare_briefing(
+    book: Path, tmp: Path, *, attach_workbook: bool = False, page_size: str = "A4", allow_errors: bool = False
+):
+    """Run one workbook for e-mail: the PDF (and the calculated copy, if attached) in ``tmp``.
+
+    Returns (Headline, recipients, pdf, workbook or None, issues worth telling).
+    Raises JobError with the reason this workbook cannot be sent: unreadable,
+    errors in its figures (unless ``allow_errors``), or no valid Distribution.
+    The workbook itself is never written.
+    """
+    from .mail import headline_from_json, parse_distribution
+    from .pipeline import run
+    from .write import WriteError
+
+    book = Path(book)
+    copy = tmp / book.name if attach_workbook else None
+    try:
+        outcome = run(
+            book, write=attach_workbook, out_path=copy, pdf_path=tmp / f"{book.stem}.pdf", page_size=page_size
+        )
+    except WriteError as exc:
+        raise JobError(" ".join(str(exc).split())) from None
+    errors = [i for i in outcome.issues if i.severity is Severity.ERROR]
+    if outcome.results is None:
+        raise JobError(_where(errors[0]) if errors else "nothing could be calculated")
+    if errors and not allow_errors:
+        n = len(errors)
+        raise JobError(
+            f"not sent: {n} error{'s' if n != 1 else ''} in the workbook would make the briefing "
+            f"incomplete; first: {_where(errors[0])}"
+        )
+    program = outcome.results.program
+    recipients, problems = parse_distribution("; ".join(program.distribution), where="Program")
+    if not recipients:
+        why = "; ".join(_where(p) for p in problems) or "Program: Distribution is empty"
+        raise JobError(f"nobody to send to ({why})")
+    data = results_json(outcome)
+    headline = headline_from_json(data, value=value_figures(outcome.results))
+    return headline, recipients, outcome.pdf, outcome.workbook, problems
