@@ -632,4 +632,4 @@ def print_summary(report: BatchReport, console=None) -> None:
     if report.outcomes:
         console.print(summary_table(report))
     for note in report.notes:
-        console.print(f"note: {note}", markup=False, highlight=False)
+        console.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
