@@ -524,7 +524,9 @@ def _run_on_dask(scheduler: str, tasks: Sequence[Task], job_ref, timeout_s, memo
         raise BatchError("--scheduler needs Dask distributed: pip install 'scrm-xl[dask]'") from None
     try:
         # a client of our own for an address; a test may hand over a Client already connected
-        client = scheduler if not isinstance(scheduler, str) else Client(scheduler, timeout="20s")
+        client = (
+            scheduler if not isinstance(scheduler, str) else Client(scheduler)
+        )  # connect timeout: distributed.comm.timeouts.connect
     except (OSError, TimeoutError) as exc:
         raise BatchError(f"cannot connect to the Dask scheduler at {scheduler}: {_one_line(exc)}") from None
     own = isinstance(scheduler, str)
