@@ -34,6 +34,10 @@ _KILL_GRACE_S = 2.0  # between SIGTERM and SIGKILL for a worker past its time
 _LOG_TAIL = 4000  # characters of a worker's stderr kept in its Outcome
 
 
+class BatchError(Exception):
+    """The batch as a whole cannot run (no cluster to reach); one line for the user."""
+
+
 class JobError(Exception):
     """A failure the job explains itself; its message is the whole reason (no exception name)."""
 
@@ -360,6 +364,13 @@ def _finish(run: _Running, timed_out_after: float | None) -> Outcome:
 # --- the runner --------------------------------------------------------------------
 
 
+def _plan(paths, out_dir: Path, options) -> tuple[list[Task], list[str]]:
+    files, notes = expand_paths(paths, exclude=out_dir)
+    stems = assign_stems(files)
+    opts = dict(options or {})
+    return [Task(p, s, out_dir, opts) for p, s in zip(files, stems, strict=True)], notes
+
+
 def run_batch(
     paths: Iterable[str | Path],
     job: str | Callable,
@@ -371,24 +382,25 @@ def run_batch(
     memory_mb: int | None = DEFAULT_MEMORY_MB,
     progress: bool | None = None,
     console=None,
+    judge: Callable[[Outcome], Outcome] | None = None,
+    scheduler: str | None = None,
 ) -> BatchReport:
     """Run ``job(task)`` once per workbook found in ``paths``, each in its own worker process.
 
     ``jobs`` workers at a time (default: every core available). A worker past
     ``timeout_s`` is stopped (with whatever it started); one that maps more
     than ``memory_mb`` gets a MemoryError. Either way only that workbook fails.
-    ``progress``: a progress bar (default: only on a terminal).
+    ``progress``: a progress bar (default: only on a terminal). ``judge`` may
+    turn a finished job's outcome into a failure (a workbook with errors) before
+    it is counted. ``scheduler`` (``tcp://HOST:PORT``) runs the same isolated
+    job on a Dask distributed cluster instead of local processes.
     """
     job_ref = _job_reference(job)
     out_dir = Path(out_dir)
-    files, notes = expand_paths(paths, exclude=out_dir)
-    stems = assign_stems(files)
-    opts = dict(options or {})
-    tasks = [Task(p, s, out_dir, opts) for p, s in zip(files, stems, strict=True)]
+    tasks, notes = _plan(paths, out_dir, options)
     if not tasks:
         return BatchReport((), tuple(notes))
     out_dir.mkdir(parents=True, exist_ok=True)
-    width = max(1, min(jobs or default_jobs(), len(tasks)))
 
     if console is None:
         from rich.console import Console
@@ -396,7 +408,31 @@ def run_batch(
         console = Console(stderr=True)
     show = console.is_terminal if progress is None else progress
     bar = _Progress(console, len(tasks)) if show else None
+    outcomes: list[Outcome | None] = [None] * len(tasks)
 
+    def done(index: int, outcome: Outcome) -> None:
+        if judge is not None:
+            outcome = judge(outcome)
+        outcomes[index] = outcome
+        if bar:
+            bar.advance(outcome.ok)
+
+    try:
+        if bar:
+            bar.start()
+        if scheduler:
+            _run_on_dask(scheduler, tasks, job_ref, timeout_s, memory_mb, done)
+        else:
+            width = max(1, min(jobs or default_jobs(), len(tasks)))
+            _run_tasks(tasks, job_ref, width, timeout_s, memory_mb, done)
+    finally:
+        if bar:
+            bar.stop()
+    return BatchReport(tuple(o for o in outcomes if o is not None), tuple(notes))
+
+
+def _run_tasks(tasks: Sequence[Task], job_ref, width: int, timeout_s, memory_mb, done) -> None:
+    """The local pool: at most ``width`` worker processes; ``done(index, outcome)`` as each ends."""
     ctx = _context()
     if ctx.get_start_method() == "forkserver":
         # workers fork from a server that has already imported the job's module (once per run)
@@ -405,13 +441,10 @@ def run_batch(
             module = job_ref.rpartition(".")[0]
         if module != "__main__":
             ctx.set_forkserver_preload([module])
-    outcomes: list[Outcome | None] = [None] * len(tasks)
     pending = deque(enumerate(tasks))
     running: dict[int, _Running] = {}  # by sentinel
     with tempfile.TemporaryDirectory(prefix="scrm-xl-batch-") as logs:
         try:
-            if bar:
-                bar.start()
             while pending or running:
                 while pending and len(running) < width:
                     index, task = pending.popleft()
@@ -452,15 +485,69 @@ def run_batch(
                     run.conn.close()
                     run.proc.close()
                     del running[sentinel]
-                    outcomes[run.index] = outcome
-                    if bar:
-                        bar.advance(outcome.ok)
+                    done(run.index, outcome)
         finally:
             for run in running.values():  # interrupted: stop every worker still going
                 _kill_group(run.proc)
-            if bar:
-                bar.stop()
-    return BatchReport(tuple(o for o in outcomes if o is not None), tuple(notes))
+
+
+# --- on a Dask cluster ------------------------------------------------------------
+
+
+def run_isolated(job_ref, task: Task, timeout_s, memory_mb) -> Outcome:
+    """One task in its own worker process with the usual limits, on whatever machine calls it.
+
+    This is what a Dask worker runs: the cluster spreads the workbooks, and each
+    one is still isolated there, so a hostile file fails alone on that machine
+    too. A daemonic Dask worker (the default under a nanny) may not start
+    processes; there the job runs in the worker itself, and the cluster's own
+    nanny limits (memory, restarts) are the isolation.
+    """
+    if mp.current_process().daemon:
+        started = time.monotonic()
+        try:
+            result = resolve_job(job_ref)(task)
+        except Exception as exc:
+            return Outcome(task.path, task.stem, False, _one_line(exc), seconds=time.monotonic() - started)
+        return Outcome(
+            task.path, task.stem, True, result=result, seconds=round(time.monotonic() - started, 3)
+        )
+    box: list[Outcome] = []
+    _run_tasks([task], job_ref, 1, timeout_s, memory_mb, lambda _i, o: box.append(o))
+    return box[0]
+
+
+def _run_on_dask(scheduler: str, tasks: Sequence[Task], job_ref, timeout_s, memory_mb, done) -> None:
+    try:
+        from distributed import Client, as_completed
+    except ImportError:
+        raise BatchError("--scheduler needs Dask distributed: pip install 'scrm-xl[dask]'") from None
+    try:
+        # a client of our own for an address; a test may hand over a Client already connected
+        client = (
+            scheduler if not isinstance(scheduler, str) else Client(scheduler)
+        )  # connect timeout: distributed.comm.timeouts.connect
+    except (OSError, TimeoutError) as exc:
+        raise BatchError(f"cannot connect to the Dask scheduler at {scheduler}: {_one_line(exc)}") from None
+    own = isinstance(scheduler, str)
+    try:
+        futures = {
+            client.submit(
+                run_isolated, job_ref, task, timeout_s, memory_mb, pure=False, key=f"scrm-xl-{i}-{task.stem}"
+            ): i
+            for i, task in enumerate(tasks)
+        }
+        for future in as_completed(futures):
+            index = futures[future]
+            try:
+                outcome = future.result()
+            except Exception as exc:  # the Dask worker itself died (e.g. killed by its nanny)
+                task = tasks[index]
+                outcome = Outcome(task.path, task.stem, False, f"on the cluster: {_one_line(exc)}")
+            done(index, outcome)
+    finally:
+        if own:
+            client.close()
 
 
 def _receive(run: _Running) -> None:
@@ -547,4 +634,4 @@ def print_summary(report: BatchReport, console=None) -> None:
     if report.outcomes:
         console.print(summary_table(report))
     for note in report.notes:
-        console.print(f"note: {note}", markup=False, highlight=False)
+        console.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)

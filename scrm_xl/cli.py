@@ -44,6 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     n.add_argument(
         "--excel", action="store_true", help="macro-enabled NAME.xlsm with a Calculate ROI button (+ NAME.py)"
     )
+
+    _batch_parser(sub)
+    _send_parser(sub)
     return p
 
 
@@ -68,6 +71,10 @@ def main(
             return _run(args, out, err)
         if args.command == "new":
             return _new(args, out, err)
+        if args.command == "batch":
+            return _batch(args, out, err)
+        if args.command == "send":
+            return _send(args, out, err)
     except KeyboardInterrupt:
         print("scrm-xl: interrupted", file=err)
         return 130
@@ -209,6 +216,162 @@ def _new(args, out: TextIO, err: TextIO) -> int:
     for p in written:
         print(f"wrote {p}", file=out)
     return 0
+
+
+# --- batch and send (issue 7) ----------------------------------------------------------
+
+
+def _batch_parser(sub) -> None:
+    from .batch import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S
+
+    b = sub.add_parser(
+        "batch", help="calculate many workbooks, each isolated; write DIR/portfolio.xlsx and .pdf"
+    )
+    b.add_argument("paths", nargs="+", metavar="PATHS", help="workbooks, folders and globs (.xlsx/.xlsm)")
+    b.add_argument("--out", required=True, metavar="DIR", help="where the outputs and the portfolio go")
+    b.add_argument("--pdf", action="store_true", help="also render each programme's PDF briefing")
+    b.add_argument("--jobs", type=_positive_int, metavar="N", help="workbooks at a time (default: all cores)")
+    b.add_argument("--in-place", action="store_true", help="write each workbook itself, not a copy in DIR")
+    b.add_argument(
+        "--timeout", type=float, default=DEFAULT_TIMEOUT_S, metavar="S", help="seconds per workbook"
+    )
+    b.add_argument(
+        "--memory-mb", type=_positive_int, default=DEFAULT_MEMORY_MB, metavar="M", help="memory per workbook"
+    )
+    b.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run on a Dask distributed cluster")
+    b.add_argument("--page-size", choices=("A4", "Letter"), default="A4", help="paper size (default A4)")
+
+
+def _send_parser(sub) -> None:
+    s = sub.add_parser("send", help="e-mail each programme's PDF briefing to its Distribution")
+    s.add_argument("books", nargs="+", metavar="BOOK", help="calculated or raw .xlsx/.xlsm workbooks")
+    s.add_argument("--smtp", metavar="HOST:PORT", help="the SMTP server (user/password from environment)")
+    tls = s.add_mutually_exclusive_group()
+    tls.add_argument("--starttls", action="store_true", help="upgrade the connection with STARTTLS")
+    tls.add_argument("--ssl", action="store_true", help="implicit TLS (usually port 465)")
+    s.add_argument("--from", dest="sender", metavar="ADDR", help="the sender (default: $SCRM_XL_MAIL_FROM)")
+    s.add_argument("--attach-workbook", action="store_true", help="attach the calculated workbook too")
+    s.add_argument("--eml", metavar="DIR", help="write the messages as DIR/*.eml instead of sending")
+    s.add_argument("--send-with-errors", action="store_true", help="send even when a workbook has errors")
+    s.add_argument("--page-size", choices=("A4", "Letter"), default="A4", help="paper size (default A4)")
+    s.add_argument("--timeout", type=float, default=30.0, metavar="S", help="SMTP timeout (default 30 s)")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
+    return value
+
+
+def _batch(args, out: TextIO, err: TextIO) -> int:
+    from pathlib import Path
+
+    from rich.console import Console
+
+    from .batch import BatchError, print_summary, run_batch
+    from .jobs import judge
+    from .portfolio import write_portfolio, write_portfolio_pdf
+
+    out_dir = Path(args.out)
+    if out_dir.exists() and not out_dir.is_dir():
+        print(f"scrm-xl: --out {out_dir} is a file, not a folder", file=err)
+        return 2
+    try:
+        report = run_batch(
+            args.paths,
+            "scrm_xl.jobs:workbook_job",
+            out_dir=out_dir,
+            options={"pdf": args.pdf, "in_place": args.in_place, "page_size": args.page_size},
+            jobs=args.jobs,
+            timeout_s=args.timeout or None,
+            memory_mb=args.memory_mb,
+            console=Console(file=err, stderr=True),
+            judge=judge,
+            scheduler=args.scheduler,
+        )
+    except BatchError as exc:
+        print(f"scrm-xl: {exc}", file=err)
+        return 2
+    print_summary(report, Console(file=out, width=max(100, Console(file=out).width)))
+    if not report.outcomes:
+        print("scrm-xl: no workbooks to process", file=err)
+        return 2
+    # calculated programmes (with errors too: the Errors column says so); the others are listed apart
+    rows = [(o.result["rollup"], f"{o.stem}{o.path.suffix.lower()}") for o in report.outcomes if o.result]
+    left_out = [(o.path.name, o.reason or "") for o in report.outcomes if not o.result]
+    for path in (write_portfolio(rows, out_dir), write_portfolio_pdf(rows, out_dir, failed=left_out)):
+        print(f"wrote {path}", file=out)
+    for o in report.failed:
+        print(f"failed: {o.path}: {o.reason}", file=err)
+    return 1 if report.failed else 0
+
+
+def _send(args, out: TextIO, err: TextIO) -> int:
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from .batch import JobError
+    from .jobs import prepare_briefing
+    from .mail import MailError, briefing_message, eml_stem, send_messages, validate_address, write_eml
+
+    if bool(args.smtp) == bool(args.eml):
+        print("scrm-xl: give either --smtp HOST:PORT to send, or --eml DIR to write .eml files", file=err)
+        return 2
+    host = port = None
+    if args.smtp:
+        host, _, port_text = args.smtp.rpartition(":")
+        if not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
+            print(
+                f'scrm-xl: --smtp "{args.smtp}" must look like HOST:PORT, e.g. smtp.example.com:587', file=err
+            )
+            return 2
+        port = int(port_text)
+    sender = args.sender or os.environ.get("SCRM_XL_MAIL_FROM", "")
+    why = validate_address(sender) if sender else "is not given (use --from or SCRM_XL_MAIL_FROM)"
+    if why:
+        print(f'scrm-xl: the sender "{sender}" {why}' if sender else f"scrm-xl: the sender {why}", file=err)
+        return 2
+    security = "ssl" if args.ssl else "starttls" if args.starttls else "none"
+    failures = 0
+    for book in args.books:
+        with tempfile.TemporaryDirectory(prefix="scrm-xl-send-") as tmp:
+            try:
+                headline, recipients, pdf, workbook, problems = prepare_briefing(
+                    Path(book),
+                    Path(tmp),
+                    attach_workbook=args.attach_workbook,
+                    page_size=args.page_size,
+                    allow_errors=args.send_with_errors,
+                )
+                for p in problems:
+                    print(f"{book}: {format_issue(p)}", file=err)
+                msg = briefing_message(
+                    headline, sender=sender, recipients=recipients, pdf=pdf, workbook=workbook
+                )
+                if args.eml:
+                    [path] = write_eml([(eml_stem(headline.programme, headline.as_of), msg)], Path(args.eml))
+                    print(f"{book}: wrote {path} for {', '.join(recipients)}", file=out)
+                    continue
+                [delivery] = send_messages(
+                    [msg], host=host, port=port, security=security, timeout=args.timeout
+                )
+            except (JobError, MailError) as exc:
+                failures += 1
+                print(f"failed: {book}: {exc}", file=err)
+                continue
+        if delivery.ok:
+            print(f"{book}: sent to {', '.join(delivery.delivered)}", file=out)
+        else:
+            failures += 1
+            print(f"failed: {book}: {delivery.reason}", file=err)
+    if failures:
+        print(f"scrm-xl: {failures} of {len(args.books)} not sent", file=err)
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":

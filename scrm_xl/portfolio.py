@@ -12,11 +12,12 @@ import os
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 
 PORTFOLIO_XLSX = "portfolio.xlsx"
+PORTFOLIO_PDF = "portfolio.pdf"
 
 HEADERS = (
     "Programme", "Workbook", "Currency", "Period start", "Period end", "As of",
@@ -156,6 +157,15 @@ def group_by_currency(lines: Sequence[Line]) -> list[tuple[str, list[Line]]]:
     ]
 
 
+def _lines(rows) -> list[Line]:
+    return [line_from_json(*r) if isinstance(r, tuple) else line_from_json(r) for r in rows]
+
+
+def _stamp(lines: Sequence[Line]) -> datetime:
+    latest = max((line.as_of for line in lines), default=date(2000, 1, 1))
+    return datetime.combine(latest, time(0, 0), tzinfo=UTC)
+
+
 def write_portfolio(rows: Sequence[Mapping | tuple[Mapping, str]], out_dir: Path) -> Path:
     """Write ``out_dir/portfolio.xlsx`` from per-programme JSON results; returns its path.
 
@@ -164,7 +174,7 @@ def write_portfolio(rows: Sequence[Mapping | tuple[Mapping, str]], out_dir: Path
     """
     import xlsxwriter
 
-    lines = [line_from_json(*r) if isinstance(r, tuple) else line_from_json(r) for r in rows]
+    lines = _lines(rows)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / PORTFOLIO_XLSX
@@ -172,6 +182,8 @@ def write_portfolio(rows: Sequence[Mapping | tuple[Mapping, str]], out_dir: Path
     os.close(fd)
     try:
         book = xlsxwriter.Workbook(tmp, {"constant_memory": False})
+        # the file's creation stamp is the latest As of, so the same inputs give the same bytes
+        book.set_properties({"title": "Social CRM portfolio", "created": _stamp(lines)})
         _fill(book, group_by_currency(lines))
         book.close()
         os.replace(tmp, target)
@@ -277,3 +289,115 @@ def _fill(book, groups) -> None:
 
 def _attr(header: str) -> str:
     return header.lower().replace(" ", "_")
+
+
+# --- portfolio.pdf ---------------------------------------------------------------
+
+
+def _pdf_view(lines: Sequence[Line], failed: Sequence[tuple[str, str]], page_size: str) -> dict:
+    from .fmt import Formatter
+
+    def roi_range(fmt: Formatter, roi) -> str:
+        if roi[1] is None:
+            return "no investment"
+        if roi[0] is None or roi[2] is None:
+            return "range not known"  # a programme in the group has no investment (see subtotal)
+        return f"{fmt.percent(roi[0])} to {fmt.percent(roi[2])}"
+
+    groups = []
+    for currency, members in group_by_currency(lines):
+        fmt = Formatter("en_US", currency)  # one locale for a portfolio that mixes programmes' locales
+        rows = [
+            {
+                "programme": line.programme,
+                "workbook": line.workbook,
+                "period": f"{fmt.date(line.period_start)} – {fmt.date(line.period_end)}",
+                "as_of": fmt.date(line.as_of),
+                "investment": fmt.money(line.investment),
+                "new_revenue": fmt.money(line.new_revenue),
+                "cost_savings": fmt.money(line.cost_savings),
+                "spending_avoided": fmt.money(line.spending_avoided),
+                "net_return": fmt.money_signed(line.net_return),
+                "net_class": "neg" if line.net_return < 0 else "",
+                "roi": fmt.percent(line.roi[1]),
+                "roi_range": roi_range(fmt, line.roi),
+                "payback": fmt.months(line.payback_months),
+                "goals": f"{line.measurable_goals} of {line.goals}",
+                "errors": str(line.errors) if line.errors else "",
+            }
+            for line in members
+        ]
+        st = subtotal(currency, members)
+        sub = {
+            "programmes": f"{st.programmes} programme{'s' if st.programmes != 1 else ''}",
+            "investment": fmt.money(st.investment),
+            "new_revenue": fmt.money(st.new_revenue),
+            "cost_savings": fmt.money(st.cost_savings),
+            "spending_avoided": fmt.money(st.spending_avoided),
+            "net_return": fmt.money_signed(st.net_return),
+            "net_class": "neg" if st.net_return < 0 else "",
+            "roi": fmt.percent(st.roi[1]),
+            "roi_range": roi_range(fmt, st.roi),
+            "goals": f"{st.measurable_goals} of {st.goals}",
+            "errors": str(st.errors) if st.errors else "",
+        }
+        groups.append({"currency": currency, "lines": rows, "sub": sub})
+    stamp = _stamp(lines).date()
+    return {
+        "groups": groups,
+        "count": len(lines),
+        "currencies": [g["currency"] for g in groups],
+        "failed": [{"workbook": w, "reason": r} for w, r in failed],
+        "as_of": Formatter("en_US").date(stamp),
+        "as_of_iso": stamp.isoformat(),
+        "page_size": page_size,
+    }
+
+
+def render_portfolio_html(rows, *, failed: Sequence[tuple[str, str]] = (), page_size: str = "A4") -> str:
+    """The portfolio as one HTML page (the briefing's stylesheet), from per-programme JSON results."""
+    from .render import _page_size, environment
+
+    view = _pdf_view(_lines(rows), failed, _page_size(page_size))
+    return environment().get_template("portfolio.html.j2").render(**view)
+
+
+def write_portfolio_pdf(
+    rows, out_dir: Path, *, failed: Sequence[tuple[str, str]] = (), page_size: str = "A4"
+) -> Path:
+    """Write ``out_dir/portfolio.pdf``: one table per currency with its subtotal, the failures listed.
+
+    Rendered like the briefing (bundled fonts only, nothing fetched) and
+    reproducible: the same inputs give the same bytes.
+    """
+    import hashlib
+
+    import weasyprint
+
+    # the briefing's renderer internals: the fetcher that serves only bundled files, and the fixed clock
+    from .render import BundleFetcher, _source_date_epoch, templates_dir
+
+    lines = _lines(rows)
+    html = render_portfolio_html(rows, failed=failed, page_size=page_size)
+    root = templates_dir()
+    identifier = hashlib.sha256(html.encode("utf-8")).hexdigest()[:32].encode()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with _source_date_epoch(int(_stamp(lines).timestamp())):
+        pdf = (
+            weasyprint.HTML(
+                string=html, base_url=root.as_uri() + "/", url_fetcher=BundleFetcher(root), media_type="print"
+            )
+            .render()
+            .write_pdf(pdf_identifier=identifier, custom_metadata=False)
+        )
+    target = out_dir / PORTFOLIO_PDF
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-portfolio-", suffix=".pdf", dir=out_dir)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(pdf)
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return target

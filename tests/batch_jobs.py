@@ -13,6 +13,7 @@ import signal
 import subprocess
 import time
 from decimal import Decimal
+from pathlib import Path
 
 from openpyxl import load_workbook
 
@@ -67,3 +68,44 @@ def summarise(task: Task) -> dict:
 
 def unpicklable_result(task: Task):
     return lambda: None
+
+
+# --- real workbooks for the CLI tests ------------------------------------------------
+
+WORKBOOKS = Path(__file__).resolve().parents[1] / "workbooks"
+
+
+def tweak(
+    dst: Path, *, program: dict | None = None, cells: dict | None = None, src: Path | None = None
+) -> Path:
+    """A copy of the worked example with Program settings and cells changed, as a user would edit it."""
+    from openpyxl import load_workbook as _load
+
+    book = _load(src or WORKBOOKS / "worked_example.xlsx")
+    ws = book["Program"]
+    for setting, value in (program or {}).items():
+        row = next(r for r in range(1, ws.max_row + 1) if ws.cell(r, 1).value == setting)
+        ws.cell(row, 2).value = value
+    for ref, value in (cells or {}).items():
+        sheet, cell = ref.split("!")
+        book[sheet][cell] = value
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    book.save(dst)
+    return dst
+
+
+def huge_dimension(src: Path, dst: Path) -> Path:
+    """The Costs sheet claims a used range up to XFD1048576 (see test_hostile.py)."""
+    import re
+    import zipfile
+
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
+        wb_xml = zin.read("xl/workbook.xml").decode()
+        names = re.findall(r'<sheet [^>]*name="([^"]+)"', wb_xml)
+        part = f"xl/worksheets/sheet{names.index('Costs') + 1}.xml"
+        for name in zin.namelist():
+            data = zin.read(name)
+            if name == part:
+                data = re.sub(rb'<dimension ref="[^"]*"/>', b'<dimension ref="A1:XFD1048576"/>', data)
+            zout.writestr(name, data)
+    return dst

@@ -107,3 +107,28 @@ def test_incomplete_results_name_the_workbook(tmp_path):
     with pytest.raises(ValueError, match="broken.xlsx: results lack 'return'"):
         write_portfolio([(bad, "broken.xlsx")], tmp_path)
     assert not (tmp_path / "portfolio.xlsx").exists()
+
+
+def test_portfolio_pdf_shows_hand_computed_subtotals_per_currency(tmp_path):
+    from pypdf import PdfReader
+
+    from scrm_xl.portfolio import render_portfolio_html, write_portfolio_pdf
+
+    odd = results("<b>Evil</b> & Co", "EUR", 1000, 0, 0, 0, (-1.0, -1.0, -1.0))
+    rows = [(ACME, "acme.xlsx"), GAMMA, (DELTA, "delta.xlsx"), (BETA, "beta.xlsx"), (odd, "odd.xlsx")]
+    html = render_portfolio_html(rows, failed=[("csv.xlsx", "not an Excel workbook")])
+    assert "&lt;b&gt;Evil&lt;/b&gt; &amp; Co" in html and "<b>Evil</b>" not in html
+
+    path = write_portfolio_pdf(rows, tmp_path, failed=[("csv.xlsx", "not an Excel workbook")])
+    assert path == tmp_path / "portfolio.pdf" and [p.name for p in tmp_path.iterdir()] == ["portfolio.pdf"]
+    text = " ".join(" ".join((p.extract_text() or "").split()) for p in PdfReader(path).pages)
+    # USD: 10000 + 4000 + 0 invested, net 2500 - 2500 + 300 = 300, ROI 300 / 14000 = 2.1%
+    assert "Subtotal USD 3 programmes $14,000 $7,000 $5,300 $2,000 +$300 2.1%" in text
+    # EUR: Gamma 2000 and the odd one 1000 invested; returns 3000 + 0; net 1000 - 1000 = 0
+    assert "Subtotal EUR 2 programmes €3,000 €3,000 €0 €0 €0 0.0%" in text
+    assert "range not known" in text  # Delta has no investment, so the USD range cannot be known
+    assert "$17,000" not in text and "€17,000" not in text  # 14000 USD + 3000 EUR is never formed
+    assert "Not in this portfolio" in text and "csv.xlsx not an Excel workbook" in text
+    # the same inputs give the same bytes
+    again = write_portfolio_pdf(rows, tmp_path / "again", failed=[("csv.xlsx", "not an Excel workbook")])
+    assert again.read_bytes() == path.read_bytes()
