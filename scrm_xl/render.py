@@ -279,7 +279,6 @@ def build_view(results: Results, page_size: str = "A4") -> dict[str, Any]:
     scorecard = []
     for g in results.goals:
         k = g.kpi
-        unit = "rate" if k.name and _is_rate(k.name) else k.name
         scorecard.append(
             {
                 "id": g.id,
@@ -288,9 +287,9 @@ def build_view(results: Results, page_size: str = "A4") -> dict[str, Any]:
                 "objective": g.objective or MISSING,
                 "measurable": g.measurable,
                 "kpi": k.name,
-                "baseline": _metric_value(fmt, unit or "", k.baseline),
-                "actual": _metric_value(fmt, unit or "", k.actual),
-                "target": _metric_value(fmt, unit or "", k.target),
+                "baseline": _metric_value(fmt, k.name or "", k.baseline),
+                "actual": _metric_value(fmt, k.name or "", k.actual),
+                "target": _metric_value(fmt, k.name or "", k.target),
                 "target_date": fmt.date(k.target_date),
                 "attainment": fmt.percent(k.attainment),
                 "bar": max(0.0, min(k.attainment or 0.0, 1.0)) * 100,
