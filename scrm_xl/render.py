@@ -34,8 +34,8 @@ from markupsafe import Markup
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from . import charts
-from .fmt import MISSING, Formatter
 from .compute import DERIVED_RATES, derived_rate
+from .fmt import MISSING, Formatter
 from .model import FLOW_METRICS, Severity, is_stock_metric
 from .results import Figures, Results
 
@@ -153,7 +153,7 @@ def _metric_value(fmt: Formatter, name: str, value: float | None) -> str:
     if value is None:
         return MISSING
     if name in PER_POST:
-        # likes, comments or shares per post: a ratio, not a share, so not a percentage (the unit is in the label)
+        # likes, comments or shares per post: a ratio, not a share, so no percent sign (unit in the label)
         return fmt.number(value, 1)
     if _is_rate(name):
         return fmt.percent(value)
@@ -178,7 +178,10 @@ def _metric_rows(
                 # the value in the first and the last period, as the column heads say; none is a dash
                 first=_metric_value(fmt, name, ordered[0] if ordered else None),
                 last=_metric_value(fmt, name, ordered[-1] if ordered else None),
-                trend=Markup(charts.sparkline(ordered)),
+                # a trend needs two readings; one lone dot would only suggest one
+                trend=Markup(charts.sparkline(ordered))
+                if sum(v is not None for v in ordered) > 1
+                else Markup(""),
                 derived=name in derived,
                 unit=_unit(name),
             )
@@ -293,8 +296,15 @@ def build_view(results: Results, page_size: str = "A4") -> dict[str, Any]:
                 "target_date": fmt.date(k.target_date),
                 "attainment": fmt.percent(k.attainment),
                 "bar": max(0.0, min(k.attainment or 0.0, 1.0)) * 100,
-                "missing": ", ".join(part for part, absent in (("KPI", not k.name), ("target", k.target is None),
-                                     ("target date", k.target_date is None)) if absent),  # fmt: skip
+                "missing": ", ".join(
+                    part
+                    for part, absent in (
+                        ("KPI", not k.name),
+                        ("target", k.target is None),
+                        ("target date", k.target_date is None),
+                    )
+                    if absent
+                ),  # fmt: skip
                 "status": k.status,
                 "status_class": STATUS_CLASS.get(k.status, "grey"),
             }

@@ -179,7 +179,9 @@ def test_roi_tables_equal_the_json(briefing):
     total = [m(t["investment"]), m(t["return"]["total"]), m(t["net_return"]), pct(t["roi"]["expected"])]
     assert briefing.has_row("Programme", *total)
     if t["unallocated_investment"]:
-        assert re.search(r"Unallocated programme\s+" + re.escape(m(t["unallocated_investment"])), briefing.layout)
+        assert re.search(
+            r"Unallocated programme\s+" + re.escape(m(t["unallocated_investment"])), briefing.layout
+        )
     for i in d["initiatives"]:
         cells = [m(i["investment"]), m(i["return"]["total"]), m(i["net_return"]), pct(i["roi"]["expected"])]
         assert briefing.has_row(i["goal_id"], *cells) or briefing.has_row(*cells), i["id"]
@@ -197,7 +199,9 @@ def test_roi_tables_equal_the_json(briefing):
         year, month = p["start"][:4], int(p["start"][5:7])
         cells = [m(p["investment"]), m(p["return"]), m(p["net_return"]), m(p["cumulative_investment"]),
                  m(p["cumulative_return"])]  # fmt: skip
-        assert re.search(rf"{MONTHS[month - 1]} {year}\b.*?" + briefing.row(*cells).pattern, briefing.layout), p
+        assert re.search(
+            rf"{MONTHS[month - 1]} {year}\b.*?" + briefing.row(*cells).pattern, briefing.layout
+        ), p
     # the payback month is marked in the period table
     if t["payback_months"]:
         p = d["periods"][t["payback_months"] - 1]
@@ -213,7 +217,9 @@ def test_every_goal_and_initiative_appears(briefing):
 
 def test_value_section_equals_the_json(briefing):
     d = briefing.data
-    value = briefing.flat[briefing.flat.index("Value — intangible") : briefing.flat.index("From value to ROI")]
+    value = briefing.flat[
+        briefing.flat.index("Value — intangible") : briefing.flat.index("From value to ROI")
+    ]
     by_scope: dict[tuple[str | None, str], dict[str, float]] = {}
     for m in d["metrics"]:
         by_scope.setdefault((m["goal_id"], m["metric"]), {})[m["period"]] = m["value"]
@@ -235,7 +241,9 @@ def test_value_section_equals_the_json(briefing):
 
 def test_data_quality_lists_the_issues(briefing):
     issues = briefing.data["issues"]
-    quality = briefing.flat[briefing.flat.index("Data quality") : briefing.flat.index("Method and assumptions")]
+    quality = briefing.flat[
+        briefing.flat.index("Data quality") : briefing.flat.index("Method and assumptions")
+    ]
     errors = sum(1 for i in issues if i["severity"] == "error")
     warnings = sum(1 for i in issues if i["severity"] == "warning")
     if issues:
