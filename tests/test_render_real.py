@@ -36,9 +36,17 @@ MONTHS = ["January", "February", "March", "April", "May", "June", "July", "Augus
           "November", "December"]  # fmt: skip
 
 
+# the CLI's own entry point, with WeasyPrint's log (a NullHandler by default) sent to stderr
+CLI = (
+    "import logging, sys; handler = logging.StreamHandler(); handler.setLevel(logging.WARNING); "
+    "logging.getLogger('weasyprint').addHandler(handler); "
+    "from scrm_xl.cli import main; sys.exit(main(sys.argv[1:]))"
+)
+
+
 def cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "scrm_xl", *args], cwd=ROOT, capture_output=True, text=True, timeout=300
+        [sys.executable, "-c", CLI, *args], cwd=ROOT, capture_output=True, text=True, timeout=300
     )
 
 
@@ -57,7 +65,9 @@ class Briefing:
         pdf = tmp / (book.stem + ".pdf")
         rendered = cli("report", str(copy), "-o", str(pdf))
         assert rendered.returncode in (0, 1), rendered.stderr
-        assert "Traceback" not in rendered.stderr and pdf.is_file()
+        # WeasyPrint logs its warnings (an unknown CSS property, a font it could not load) to
+        # stderr: a real workbook's briefing must lay out without a single one
+        assert rendered.stderr == "" and pdf.is_file()
         ran = cli("run", str(copy), "--json", "--no-write")
         assert ran.returncode in (0, 1), ran.stderr
         self.data = json.loads(ran.stdout)
