@@ -289,3 +289,44 @@ def test_worked_example_equals_the_hand_derived_figures(rendered):
     assert "Engagement rate derived period totals 4.5%" in value  # 450 / 10,000 (step 9)
     assert "Net sentiment derived period totals 60.0%" in value  # (60 - 15) / (60 + 15)
     assert "Referrals total 120 40 30" in value  # 40 + 50 + 30; January 40, March 30
+
+
+def test_example_in_german_on_letter(rendered, tmp_path):
+    """The same real results in de_DE on Letter: German figures, Letter pages, no WeasyPrint warning."""
+    import logging
+    from dataclasses import replace
+
+    from pypdf import PdfReader
+
+    from scrm_xl.pipeline import calculate, check
+    from scrm_xl.render import render_pdf
+
+    results = calculate(check(BOOKS / "example.xlsx"))
+    german = replace(results, program=replace(results.program, locale="de_DE", currency="EUR"))
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = records.append
+    logging.getLogger("weasyprint").addHandler(handler)
+    try:
+        path = render_pdf(german, tmp_path / "de.pdf", page_size="Letter")
+    finally:
+        logging.getLogger("weasyprint").removeHandler(handler)
+    assert [r.getMessage() for r in records] == []
+    reader = PdfReader(path)
+    assert {(round(float(p.mediabox.width)), round(float(p.mediabox.height))) for p in reader.pages} == {
+        (612, 792)
+    }
+    t = rendered("example.xlsx").data["totals"]
+
+    def euro(value: float) -> str:
+        n = int(Decimal(repr(value)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+        return ("-" if n < 0 else "") + f"{abs(n):,}".replace(",", ".") + "\xa0€"
+
+    def prozent(value: float) -> str:
+        return pct(value).replace(".", ",").replace("%", "\xa0%")
+
+    text = " ".join(pdftotext(path, layout=False).replace("\xa0", " ").split())
+    for figure in (euro(t["investment"]), euro(t["return"]["total"]), euro(t["net_return"]),
+                   prozent(t["roi"]["expected"]), prozent(t["roi"]["conservative"])):  # fmt: skip
+        assert figure.replace("\xa0", " ") in text, figure
+    assert "As of 31.12.2026" in text and "Dezember 2026" in text
