@@ -207,8 +207,13 @@ def waterfall(steps: Sequence[Step], money: Callable[[Number], str]) -> str:
                 f'<line x1="{left + bar_w:.1f}" y1="{y:.1f}" x2="{left + slot:.1f}" y2="{y:.1f}" '
                 f'stroke="{MUTED}" stroke-width="0.8" stroke-dasharray="2 2"/>'
             )
-        label_y = top - 5 if end >= start else bottom + 12
-        body.append(_text(left + bar_w / 2, label_y, step.shown, size=9.5, weight="bold"))
+        if end >= start:
+            body.append(_text(left + bar_w / 2, top - 5, step.shown, size=9.5, weight="bold"))
+        elif bottom - top > 18:
+            # a falling bar carries its label inside, clear of the axis labels under the plot
+            body.append(_text(left + bar_w / 2, bottom - 6, step.shown, size=9.5, weight="bold", fill="#fff"))
+        else:
+            body.append(_text(left + bar_w / 2, bottom + 12, step.shown, size=9.5, weight="bold"))
         body.append(_text(left + bar_w / 2, frame.top + frame.height + 16, step.label, size=9, fill=MUTED))
     return _svg(width, height, body, "From investment to net return")
 

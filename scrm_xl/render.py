@@ -14,6 +14,7 @@ import io
 import logging
 import mimetypes
 import os
+import re
 import threading
 from collections import defaultdict
 from collections.abc import Iterator
@@ -33,6 +34,7 @@ from markupsafe import Markup
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from . import charts
+from .compute import DERIVED_RATES, derived_rate
 from .fmt import MISSING, Formatter
 from .model import FLOW_METRICS, Severity, is_stock_metric
 from .results import Figures, Results
@@ -45,8 +47,12 @@ LEADING_METRICS = ("Reach", "Impressions", "Engagements", "Engagement rate", "In
 HEADLINE_VALUE = ("Reach", "Engagement rate", "Referrals", "Reviews", "Sentiment score")
 RATE_METRICS = {"Engagement rate", "Conversation rate", "Amplification rate", "Applause rate",
                 "Net sentiment", "Share of voice", "Repeat purchase rate", "Retention rate"}  # fmt: skip
+# derived per-post ratios (Kaushik's conversation, amplification and applause rates)
+PER_POST = {"Conversation rate", "Amplification rate", "Applause rate"}
+GOALS_PER_TABLE = 5
+ISSUES_SHOWN = 25  # the Checks sheet lists every issue; the briefing shows the first ones
 STATUS_CLASS = {"Achieved": "good", "On track": "good", "At risk": "warn", "Missed": "bad",
-                "Not measurable": "muted", "No data": "muted"}  # fmt: skip
+                "Not measurable": "grey", "No data": "grey"}  # fmt: skip
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +83,7 @@ class MetricRow:
     last: str
     trend: Markup
     derived: bool = False
-    note: str = ""
+    unit: str = ""
 
 
 @dataclass
@@ -121,24 +127,34 @@ def _is_rate(name: str) -> bool:
     return name in RATE_METRICS or name.endswith(" rate")
 
 
-def _aggregate(name: str, series: dict[str, float], scope: dict[str, dict[str, float]]) -> tuple[float, str]:
+def _aggregate(
+    name: str, series: dict[str, float], scope: dict[str, dict[str, float]], derived: bool = False
+) -> tuple[float | None, str]:
     """One figure for a metric over the whole period, and what it means."""
+    if derived and name in DERIVED_RATES:
+        # a rate over the period comes from its inputs' totals, never an average of monthly rates
+        inputs = {m: sum(scope[m].values()) for m in DERIVED_RATES[name] if m in scope}
+        value = derived_rate(name, inputs)
+        if value is not None:
+            return value, "period totals"
     periods = sorted(series)
-    if name == "Engagement rate" and "Reach" in scope and "Engagements" in scope:
-        # a rate over the period is total engagements over total reach, not an average of monthly rates
-        reach = sum(scope["Reach"].values())
-        if reach:
-            return sum(scope["Engagements"].values()) / reach, "engagements / reach, whole period"
     if is_stock_metric(name) or _is_rate(name):
         return series[periods[-1]], "latest"
     if name not in FLOW_METRICS:
-        return sum(series.values()), "total (summed as a flow)"
-    return sum(series.values()), "total over the period"
+        return sum(series.values()), "total (unknown metric)"
+    return sum(series.values()), "total"
+
+
+def _unit(name: str) -> str:
+    return "per post" if name in PER_POST else ""
 
 
 def _metric_value(fmt: Formatter, name: str, value: float | None) -> str:
     if value is None:
         return MISSING
+    if name in PER_POST:
+        # likes, comments or shares per post: a ratio, not a share, so no percent sign (unit in the label)
+        return fmt.number(value, 1)
     if _is_rate(name):
         return fmt.percent(value)
     if abs(value) < 10 and value != int(value):
@@ -152,21 +168,46 @@ def _metric_rows(
     rows = []
     for name in _metric_order(scope):
         series = scope[name]
-        value, meaning = _aggregate(name, series, scope)
+        value, meaning = _aggregate(name, series, scope, name in derived)
         ordered = [series.get(label) for label in labels]
-        known = [v for v in ordered if v is not None]
         rows.append(
             MetricRow(
                 name=name,
                 scope=meaning,
                 value=_metric_value(fmt, name, value),
-                first=_metric_value(fmt, name, known[0] if known else None),
-                last=_metric_value(fmt, name, known[-1] if known else None),
-                trend=Markup(charts.sparkline(ordered)),
+                # the value in the first and the last period, as the column heads say; none is a dash
+                first=_metric_value(fmt, name, ordered[0] if ordered else None),
+                last=_metric_value(fmt, name, ordered[-1] if ordered else None),
+                # a trend needs two readings; one lone dot would only suggest one
+                trend=Markup(charts.sparkline(ordered))
+                if sum(v is not None for v in ordered) > 1
+                else Markup(""),
                 derived=name in derived,
+                unit=_unit(name),
             )
         )
     return rows
+
+
+def _goal_matrix(
+    fmt: Formatter, series: dict[str | None, dict[str, dict[str, float]]], goals: list[Any], derived: set[str]
+) -> list[dict[str, Any]]:
+    """Whole-period value per goal: one table, metrics down, goals across (a few goals per table)."""
+    measured = [g for g in goals if g.id in series]
+    tables = []
+    for start in range(0, len(measured), GOALS_PER_TABLE):
+        chunk = measured[start : start + GOALS_PER_TABLE]
+        names = _metric_order({n for g in chunk for n in series[g.id]})
+        rows = []
+        for name in names:
+            cells = []
+            for g in chunk:
+                scope = series[g.id]
+                value = _aggregate(name, scope[name], scope, name in derived)[0] if name in scope else None
+                cells.append(_metric_value(fmt, name, value))
+            rows.append({"name": name, "derived": name in derived, "unit": _unit(name), "cells": cells})
+        tables.append({"goals": [{"id": g.id, "name": g.name} for g in chunk], "rows": rows})
+    return tables
 
 
 VALUE_SENTENCES = {
@@ -185,7 +226,6 @@ def build_view(results: Results, page_size: str = "A4") -> dict[str, Any]:
     totals = results.totals
     labels = [p.label for p in results.periods]
     tick_labels = [fmt_month(fmt, p.start) for p in results.periods]
-    goal_names = {g.id: g.name for g in results.goals}
 
     # summary
     payback_idx = results.payback_months - 1 if results.payback_months else None
@@ -230,7 +270,7 @@ def build_view(results: Results, page_size: str = "A4") -> dict[str, Any]:
     headline_value = []
     for name in HEADLINE_VALUE:
         if name in programme_scope:
-            value, _ = _aggregate(name, programme_scope[name], programme_scope)
+            value, _ = _aggregate(name, programme_scope[name], programme_scope, name in derived)
             shown = _metric_value(fmt, name, value)
             headline_value.append({"name": name, "value": shown, "sentence": VALUE_SENTENCES[name],
                                    "present": True})  # fmt: skip
@@ -242,7 +282,6 @@ def build_view(results: Results, page_size: str = "A4") -> dict[str, Any]:
     scorecard = []
     for g in results.goals:
         k = g.kpi
-        unit = "rate" if k.name and _is_rate(k.name) else k.name
         scorecard.append(
             {
                 "id": g.id,
@@ -251,21 +290,30 @@ def build_view(results: Results, page_size: str = "A4") -> dict[str, Any]:
                 "objective": g.objective or MISSING,
                 "measurable": g.measurable,
                 "kpi": k.name,
-                "baseline": _metric_value(fmt, unit or "", k.baseline),
-                "actual": _metric_value(fmt, unit or "", k.actual),
-                "target": _metric_value(fmt, unit or "", k.target),
+                "baseline": _metric_value(fmt, k.name or "", k.baseline),
+                "actual": _metric_value(fmt, k.name or "", k.actual),
+                "target": _metric_value(fmt, k.name or "", k.target),
                 "target_date": fmt.date(k.target_date),
                 "attainment": fmt.percent(k.attainment),
                 "bar": max(0.0, min(k.attainment or 0.0, 1.0)) * 100,
+                "missing": ", ".join(
+                    part
+                    for part, absent in (
+                        ("KPI", not k.name),
+                        ("target", k.target is None),
+                        ("target date", k.target_date is None),
+                    )
+                    if absent
+                ),  # fmt: skip
                 "status": k.status,
-                "status_class": STATUS_CLASS.get(k.status, "muted"),
+                "status_class": STATUS_CLASS.get(k.status, "grey"),
             }
         )
 
     # ROI
     by_goal = [
         {"id": g.id, "name": g.name, **_money_cells(fmt, g.figures), "payback": fmt.months(g.payback_months),
-         "npv": fmt.money(g.npv)}
+         "npv": fmt.money(g.npv), "npv_class": "neg" if g.npv is not None and g.npv < 0 else ""}
         for g in results.goals
     ]  # fmt: skip
     ret = totals.returns
@@ -315,11 +363,7 @@ def build_view(results: Results, page_size: str = "A4") -> dict[str, Any]:
     # value
     value_programme = _metric_rows(fmt, programme_scope, labels, derived) if programme_scope else []
     missing_lead = [m for m in ("Reach", "Engagements", "Influence score") if m not in programme_scope]
-    value_goals = [
-        {"id": gid, "name": goal_names.get(gid, gid), "rows": _metric_rows(fmt, series[gid], labels, derived)}
-        for gid in [g.id for g in results.goals]
-        if gid in series
-    ]
+    value_goals = _goal_matrix(fmt, series, list(results.goals), derived)
     first_period = fmt_month(fmt, results.periods[0].start) if results.periods else MISSING
     last_period = fmt_month(fmt, results.periods[-1].start) if results.periods else MISSING
 
@@ -342,8 +386,11 @@ def build_view(results: Results, page_size: str = "A4") -> dict[str, Any]:
 
     # data quality: errors first; each issue once
     order = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
-    issues = sorted(results.issues, key=lambda i: (order.get(i.severity, 3), i.where, i.message))
+    issues = sorted(results.issues, key=lambda i: (order.get(i.severity, 3), _natural(i.where), i.message))
     counts = {s.value: sum(1 for i in issues if i.severity == s) for s in Severity}
+    # a long list buries the point: show the first ones (errors first) and count the rest
+    rest = issues[ISSUES_SHOWN:]
+    rest_counts = {s.value: sum(1 for i in rest if i.severity == s) for s in Severity}
 
     method = {
         "attribution": program.attribution_model,
@@ -393,10 +440,17 @@ def build_view(results: Results, page_size: str = "A4") -> dict[str, Any]:
         "last_period": last_period,
         "unlinked_goals": unlinked_goals,
         "unlinked_initiatives": unlinked_initiatives,
-        "issues": issues,
+        "issues": issues[:ISSUES_SHOWN],
         "issue_counts": counts,
+        "issues_rest": len(rest),
+        "issues_rest_counts": rest_counts,
         "method": method,
     }
+
+
+def _natural(where: str) -> tuple:
+    """Costs!E9 before Costs!E14: numbers inside a place compare as numbers."""
+    return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", where or ""))
 
 
 def fmt_month(fmt: Formatter, start: date, long: bool = False) -> str:

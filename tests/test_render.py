@@ -137,9 +137,15 @@ def test_roi_tables_equal_results(briefing, results):
     text = pdf_text(briefing[0])
     for g in results.goals:
         f = g.figures
-        row = [usd(f.investment), usd(f.returns.total), usd(f.net_return), pct(f.roi.expected),
-               f"{pct(f.roi.conservative)} – {pct(f.roi.optimistic)}"]  # fmt: skip
+        row = [usd(f.investment), usd(f.returns.total), usd(f.net_return), pct(f.roi.expected)]
         assert re.search(r"\s+".join(map(re.escape, row)), text), g.id
+        # the range sits under the Expected ROI, in the same cell
+        assert re.search(
+            re.escape(pct(f.roi.expected))
+            + r".*\n.*"
+            + re.escape(f"{pct(f.roi.conservative)} – {pct(f.roi.optimistic)}"),
+            text,
+        ), g.id
     for i in results.initiatives:
         f = i.figures
         row = [
@@ -284,3 +290,86 @@ def test_attach_needs_the_archival_variant(results, tmp_path):
 def test_templates_found_in_source_checkout():
     assert (templates_dir() / "briefing.html.j2").is_file()
     assert render.environment().autoescape is True
+
+
+def test_a_long_checks_list_is_capped_and_points_to_the_checks_sheet(results, tmp_path):
+    """60 problems: the first 25 (errors first, rows in numeric order), then a count of the rest."""
+    from scrm_xl.model import Issue, Severity
+
+    issues = [Issue(Severity.WARNING, f"Costs!E{row}", f"amount on row {row} is negative (a credit)")
+              for row in range(2, 52)]  # fmt: skip
+    issues += [
+        Issue(Severity.ERROR, f"Returns!B{row}", f"transaction ref missing on row {row}")
+        for row in (9, 10, 100)
+    ]
+    issues += [
+        Issue(Severity.INFO, f"Metrics!D{row}", "unknown metric summed as a flow") for row in range(2, 9)
+    ]
+    noisy = replace(results, issues=tuple(reversed(issues)))
+    path = tmp_path / "noisy.pdf"
+    assert render_logged(noisy, path) == []
+    text = " ".join(pdf_text(path, layout=False).split())
+    quality = text[text.index("Data quality") : text.index("Method and assumptions")]
+    assert "The workbook's Checks: 3 errors, 50 warnings, 7 notes." in quality
+    # errors first, in row order (9 before 10 before 100), then warnings from Costs!E2 on
+    shown = re.findall(r"(Returns!B\d+|Costs!E\d+|Metrics!D\d+)", quality)
+    assert shown == ["Returns!B9", "Returns!B10", "Returns!B100"] + [f"Costs!E{r}" for r in range(2, 24)]
+    assert ("… and 35 more (0 errors, 28 warnings, 7 notes): the workbook's Checks sheet lists every one "
+            "with its cell.") in quality  # fmt: skip
+
+
+def _fonts(obj, seen: set[int]) -> list:
+    """Every font dictionary reachable from a page's resources, form XObjects (the SVG charts) included."""
+    found = []
+    resources = obj.get("/Resources")
+    if resources is None:
+        return found
+    resources = resources.get_object()
+    for font in (resources.get("/Font") or {}).values():
+        found.append(font.get_object())
+    for xobject in (resources.get("/XObject") or {}).values():
+        ref = getattr(xobject, "idnum", None)
+        if ref in seen:
+            continue
+        seen.add(ref)
+        found += _fonts(xobject.get_object(), seen)
+    return found
+
+
+def test_pdfa3b_structure(results, tmp_path):
+    """What veraPDF would check first, checked with pypdf (veraPDF is not available offline)."""
+    book = tmp_path / "programme.xlsx"
+    book.write_bytes(b"PK\x03\x04 stand-in workbook bytes")
+    path = tmp_path / "archive.pdf"
+    assert render_logged(results, path, variant="pdf/a-3b", attach=book) == []
+    reader = PdfReader(path)
+    assert not reader.is_encrypted and "/Encrypt" not in reader.trailer
+    assert len(reader.trailer["/ID"]) == 2  # a file identifier (fixed: from the content)
+    root = reader.trailer["/Root"]
+    # an sRGB output intent with its ICC profile
+    (intent,) = [i.get_object() for i in root["/OutputIntents"]]
+    assert intent["/S"] == "/GTS_PDFA1" and "sRGB" in intent["/OutputConditionIdentifier"]
+    assert intent["/DestOutputProfile"].get_object().get_data()[36:40] == b"acsp"  # an ICC profile
+    # XMP metadata: PDF/A-3, conformance B, and the same title as the document information
+    xmp = root["/Metadata"].get_object().get_data().decode("utf-8")
+    assert re.search(r'pdfaid:part="3"|<pdfaid:part>3</pdfaid:part>', xmp)
+    assert re.search(r'pdfaid:conformance="B"|<pdfaid:conformance>B</pdfaid:conformance>', xmp)
+    assert "Northwind Social CRM 2025: Social CRM ROI briefing" in xmp
+    assert reader.metadata.title == "Northwind Social CRM 2025: Social CRM ROI briefing"
+    assert root["/Lang"] == "en-US"
+    # every font on every page is embedded (the charts' text too)
+    fonts = [f for page in reader.pages for f in _fonts(page, set())]
+    assert fonts
+    for font in fonts:
+        descriptor = font["/DescendantFonts"][0].get_object() if "/DescendantFonts" in font else font
+        descriptor = descriptor["/FontDescriptor"].get_object()
+        assert {"/FontFile", "/FontFile2", "/FontFile3"} & set(descriptor), font.get("/BaseFont")
+    # the workbook is an associated file: a Source, with its MIME type, listed in the catalog's /AF
+    names = root["/Names"]["/EmbeddedFiles"]["/Names"]
+    assert names[0] == "programme.xlsx"
+    spec = names[1].get_object()
+    assert spec["/AFRelationship"] == "/Source" and spec["/UF"] == "programme.xlsx"
+    stream = spec["/EF"]["/F"].get_object()
+    assert stream["/Subtype"] == "/application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    assert stream.get_data() == book.read_bytes()
+    assert names[1].idnum in {ref.idnum for ref in root["/AF"]}
