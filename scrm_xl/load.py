@@ -685,8 +685,8 @@ class _Loader:
                     ref = CellRef(table.name, table.first_row + i, table.first_col + 1)
                     self.warn(
                         ref,
-                        f"xlwings.conf sets {key} to {cx.text(row[1])!r}; the template leaves it blank "
-                        "so the workbook never runs someone else's Python: clear it",
+                        f"xlwings.conf sets {key} to {cx.text(row[1])!r}; the template does not set it, "
+                        "so the workbook never runs someone else's Python: delete that row",
                     )
 
 
