@@ -150,9 +150,29 @@ def roi(net: Decimal, investment: Decimal) -> Decimal | None:
         return net / investment
 
 
-def figures(investment: Decimal, lines: Sequence[LedgerLine]) -> Figures:
-    expected = returns_by_type(lines, EXPECTED)
-    totals = [returns_by_type(lines, s).total for s in (CONSERVATIVE, EXPECTED, OPTIMISTIC)]
+def _sums(lines: Iterable[LedgerLine]) -> dict[tuple[str, str], Decimal]:
+    """Counted return by (confidence, return type), in one pass over the lines."""
+    sums: dict[tuple[str, str], Decimal] = {}
+    get = sums.get
+    for line in lines:
+        key = (line.confidence, line.return_type)
+        sums[key] = get(key, ZERO) + line.counted
+    return sums
+
+
+def _scenario(sums: dict[tuple[str, str], Decimal], confidences: frozenset[str]) -> ReturnByType:
+    # cent amounts add exactly, so summing per confidence first gives the same figures
+    by_type = {NEW_REVENUE: ZERO, COST_SAVINGS: ZERO, SPENDING_AVOIDED: ZERO}
+    for (confidence, return_type), amount in sums.items():
+        if confidence in confidences:
+            by_type[return_type] += amount
+    return ReturnByType(by_type[NEW_REVENUE], by_type[COST_SAVINGS], by_type[SPENDING_AVOIDED])
+
+
+def figures(investment: Decimal, lines: Iterable[LedgerLine]) -> Figures:
+    sums = _sums(lines)
+    expected = _scenario(sums, EXPECTED)
+    totals = [_scenario(sums, s).total for s in (CONSERVATIVE, EXPECTED, OPTIMISTIC)]
     return Figures(
         investment=investment,
         returns=expected,
@@ -323,9 +343,18 @@ def goal_kpi(goal: Goal, program: Program, rows: Sequence[Metric]) -> Kpi:
 # --- the whole computation ---------------------------------------------------------
 
 
+_DIGITS = re.compile(r"(\d+)")
+
+
 def natural_key(text: str) -> tuple:
     """G2 before G10: IDs sort as people read them, so results never follow row order."""
-    return tuple(int(p) if p.isdigit() else p.casefold() for p in re.split(r"(\d+)", text))
+    return tuple(int(p) if p.isdigit() else p.casefold() for p in _DIGITS.split(text))
+
+
+def _source_key(r) -> tuple:
+    # the order of CellRef itself (sheet, row, col), without a dataclass __lt__ per comparison
+    s = r.source
+    return (s.sheet, s.row, s.col)
 
 
 def _group(items: Iterable, key: Callable) -> dict:
@@ -343,7 +372,7 @@ def _within_period(records: Records) -> tuple[Records, list[Issue]]:
 
     def keep(rows: tuple) -> tuple:
         kept = []
-        for r in sorted(rows, key=lambda r: r.source):
+        for r in sorted(rows, key=_source_key):
             if program.period_start <= r.date <= program.as_of:
                 kept.append(r)
             else:
@@ -371,15 +400,18 @@ def compute(records: Records) -> Results:
     buckets = buckets_for(program)
     labels = [b.label for b in buckets]
 
+    keys: dict[str, tuple] = {}  # natural keys of refs and IDs, each worked out once
+
+    def nat(text: str) -> tuple:
+        key = keys.get(text)
+        if key is None:
+            key = keys[text] = natural_key(text)
+        return key
+
     ledger = tuple(
         sorted(
             ledger,
-            key=lambda ln: (
-                ln.date,
-                natural_key(ln.transaction_ref),
-                natural_key(ln.initiative_id),
-                ln.source,
-            ),
+            key=lambda ln: (ln.date, nat(ln.transaction_ref), nat(ln.initiative_id), _source_key(ln)),
         )
     )
     # every counted cost to the cent, like every counted return, so that all sums reconcile as shown
@@ -455,7 +487,7 @@ def compute(records: Records) -> Results:
                 channel,
                 figures(
                     invested(c for c in costs if c.initiative_id in ids),
-                    [ln for ln in ledger if ln.initiative_id in ids],
+                    (ln for i in sorted(ids) for ln in lines_by_initiative.get(i, ())),
                 ),
             )
         )
