@@ -68,8 +68,11 @@ def missing_sheets(tables: Tables) -> list[str]:
 def load(tables: Tables) -> tuple[Records | None, list[Issue]]:
     """Check and convert the input sheets; ``None`` records when the Program can't be built
     or a required sheet is missing (the issues say why)."""
+    from .bulk import paused_gc
+
     ld = _Loader(tables)
-    records = ld.run()
+    with paused_gc():
+        records = ld.run()
     return records, ld.issues
 
 
