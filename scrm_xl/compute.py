@@ -406,7 +406,10 @@ _DIGITS = re.compile(r"(\d+)")
 
 def natural_key(text: str) -> tuple:
     """G2 before G10: IDs sort as people read them, so results never follow row order."""
-    return tuple(int(p) if p.isdigit() else p.casefold() for p in _DIGITS.split(text))
+    parts = _DIGITS.split(text)  # text, digits, text, digits, ..., text
+    parts[0::2] = [p.casefold() for p in parts[0::2]]
+    parts[1::2] = [int(p) for p in parts[1::2]]
+    return tuple(parts)
 
 
 def _source_key(r) -> tuple:
