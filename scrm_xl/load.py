@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from operator import itemgetter
 
 from . import checks as cx
 from .model import (
@@ -643,9 +644,10 @@ class _Loader:
                     continue
             # in column order, so a row's problems are reported in the order the careful path finds them
             values = [f[i] for f in fast]
-            for k, v in enumerate(values):
-                if v is _SLOW:
-                    values[k] = self.value(row, columns[k])
+            if _SLOW in values:
+                for k, v in enumerate(values):
+                    if v is _SLOW:
+                        values[k] = self.value(row, columns[k])
             day, tref, rtype, iid, amount, margin, attribution, confidence, note = values
             init = None
             if iid is not None:
@@ -780,6 +782,8 @@ def _column(located: _Located, column: str) -> list:
     rows = located.table.rows
     if j is None:
         return [None] * len(rows)
+    if min(map(len, rows), default=0) > j:
+        return list(map(itemgetter(j), rows))  # calamine's rows are all as wide as the sheet
     return [r[j] if j < len(r) else None for r in rows]
 
 
@@ -791,18 +795,26 @@ def _fast_blank(v: object, required: bool) -> object:
 
 def _fast_text(values: list, required: bool) -> list:
     out = []
+    append = out.append
     for v in values:
         if type(v) is str and v:
             s = v.strip()
-            out.append(s if s and v not in _ERROR_TEXT else _SLOW)
+            # every error text starts with "#"; only those need the set lookup
+            append(s if s and (s[0] != "#" or v not in _ERROR_TEXT) else _SLOW)
         else:
-            out.append(_fast_blank(v, required))
+            append(_fast_blank(v, required))
     return out
 
 
 def _fast_choice(values: list, required: bool, choices: tuple[str, ...]) -> list:
-    exact = frozenset(choices)
-    return [v if v in exact else _fast_blank(v, required) for v in values]
+    # the canonical string itself, so a million rows share one object per choice
+    canonical = {c: c for c in choices}
+    get = canonical.get
+    out = []
+    for v in values:
+        c = get(v) if type(v) is str else None
+        out.append(c if c is not None else _fast_blank(v, required))
+    return out
 
 
 def _fast_date(values: list, required: bool) -> list:
@@ -812,7 +824,7 @@ def _fast_date(values: list, required: bool) -> list:
         if t is date:
             out.append(v)
         elif t is datetime:
-            out.append(v.replace(tzinfo=None).date())
+            out.append((v if v.tzinfo is None else v.replace(tzinfo=None)).date())
         else:
             out.append(_fast_blank(v, required))
     return out
@@ -823,7 +835,7 @@ def _fast_datetime(values: list, required: bool) -> list:
     for v in values:
         t = type(v)
         if t is datetime:
-            out.append(v.replace(tzinfo=None))
+            out.append(v if v.tzinfo is None else v.replace(tzinfo=None))
         elif t is date:
             out.append(datetime(v.year, v.month, v.day))
         else:
