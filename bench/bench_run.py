@@ -97,12 +97,15 @@ def mb(n: int) -> str:
     return f"{n / 1024**2:,.0f} MB"
 
 
-def bench_size(rows: int, cache: Path, out: Path, openpyxl: bool) -> dict:
+def bench_size(rows: int, cache: Path, out: Path, openpyxl: bool, stages: bool = True) -> dict:
     book = workbook(rows, cache)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     cal_t, cal_m, _ = child([PY, "-c", CALAMINE, str(book)])
     run_t, run_m, _ = child([PY, "-m", "scrm_xl", "run", str(book), "-o", str(out / "run.xlsx")], env=env)
-    _, _, stages = child([PY, "-c", STAGES, str(book), str(out / "stages.xlsx")], env=env)
+    if stages:
+        stages = child([PY, "-c", STAGES, str(book), str(out / "stages.xlsx")], env=env)[2]
+    else:
+        stages = "skipped (--stages-1m)"
     opx = None
     if openpyxl:
         opx = child([PY, "-c", OPENPYXL, str(book), str(out / "openpyxl.xlsx")])[:2]
@@ -126,6 +129,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--full", action="store_true", help="add 1,048,000 return rows")
     ap.add_argument("--skip-openpyxl-1m", action="store_true", help="no openpyxl load+save at 1M (minutes)")
     ap.add_argument("--no-openpyxl", action="store_true", help="no openpyxl load+save at any size")
+    ap.add_argument("--stages-1m", action="store_true", help="time the stages one by one at 1M too")
     args = ap.parse_args(argv)
     cache = Path(tempfile.gettempdir()) / "scrm_xl_bench"
     cache.mkdir(exist_ok=True)
@@ -137,7 +141,7 @@ def main(argv: list[str] | None = None) -> None:
         out = Path(tmp)
         for rows in sizes:
             skip = args.no_openpyxl or (rows >= FULL and args.skip_openpyxl_1m)
-            r = bench_size(rows, cache, out, openpyxl=not skip)
+            r = bench_size(rows, cache, out, openpyxl=not skip, stages=rows < FULL or args.stages_1m)
             rows_out.append(r)
             cal, run = r["calamine"][0], r["run"][0]
             print(f"  {rows:>9,} rows: calamine {cal:.2f} s, run {run:.2f} s; {r['stages']}")
