@@ -128,7 +128,7 @@ def attribute(records: Records) -> tuple[tuple[LedgerLine, ...], tuple[Issue, ..
     with localcontext() as ctx:
         ctx.prec = 34
         # sheet order, so the issues read top to bottom whatever order the records came in
-        for ret in sorted(records.returns, key=lambda r: r.source):
+        for ret in sorted(records.returns, key=lambda r: (r.source.sheet, r.source.row, r.source.col)):
             margin = applied_margin(ret, program)
             if margin is None:
                 issues.append(

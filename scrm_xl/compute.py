@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal, localcontext
@@ -150,9 +150,32 @@ def roi(net: Decimal, investment: Decimal) -> Decimal | None:
         return net / investment
 
 
-def figures(investment: Decimal, lines: Sequence[LedgerLine]) -> Figures:
-    expected = returns_by_type(lines, EXPECTED)
-    totals = [returns_by_type(lines, s).total for s in (CONSERVATIVE, EXPECTED, OPTIMISTIC)]
+def _sums(lines: Iterable[LedgerLine]) -> dict[tuple[str, str], Decimal]:
+    """Counted return by (confidence, return type), in one pass over the lines."""
+    sums: dict[tuple[str, str], Decimal] = {}
+    get = sums.get
+    for line in lines:
+        key = (line.confidence, line.return_type)
+        sums[key] = get(key, ZERO) + line.counted
+    return sums
+
+
+def _scenario(sums: dict[tuple[str, str], Decimal], confidences: frozenset[str]) -> ReturnByType:
+    # cent amounts add exactly, so summing per confidence first gives the same figures
+    by_type = {NEW_REVENUE: ZERO, COST_SAVINGS: ZERO, SPENDING_AVOIDED: ZERO}
+    for (confidence, return_type), amount in sums.items():
+        if confidence in confidences:
+            by_type[return_type] += amount
+    return ReturnByType(by_type[NEW_REVENUE], by_type[COST_SAVINGS], by_type[SPENDING_AVOIDED])
+
+
+def figures(investment: Decimal, lines: Iterable[LedgerLine]) -> Figures:
+    return _figures(investment, _sums(lines))
+
+
+def _figures(investment: Decimal, sums: dict[tuple[str, str], Decimal]) -> Figures:
+    expected = _scenario(sums, EXPECTED)
+    totals = [_scenario(sums, s).total for s in (CONSERVATIVE, EXPECTED, OPTIMISTIC)]
     return Figures(
         investment=investment,
         returns=expected,
@@ -174,6 +197,61 @@ def monthly_nets(
         if line.confidence in EXPECTED:
             months[month_index(program.period_start, line.date)][1] += line.counted
     return [(inv, ret) for inv, ret in months]
+
+
+def _monthly(
+    program: Program, costs: Iterable[Cost], returns: dict[int, Decimal]
+) -> list[tuple[Decimal, Decimal]]:
+    """``monthly_nets`` from expected return already summed by month index."""
+    n = month_index(program.period_start, program.as_of) + 1 if program.as_of >= program.period_start else 0
+    months = [[ZERO, ZERO] for _ in range(n)]
+    for c in costs:
+        months[month_index(program.period_start, c.date)][0] += c.amount
+    for m in sorted(returns):
+        months[m][1] += returns[m]
+    return [(inv, ret) for inv, ret in months]
+
+
+class _Cells:
+    """Counted return by (initiative, month, confidence, return type), from one pass over the
+    ledger; every slice's figures add these cells up. Cent amounts add exactly, so any grouping
+    of the sum gives the same Decimal as adding line by line."""
+
+    def __init__(self, program: Program, ledger: Iterable[LedgerLine]):
+        cells: dict[tuple[str, int, str, str], Decimal] = {}
+        month_of: dict[date, int] = {}
+        start = program.period_start
+        for ln in ledger:
+            m = month_of.get(ln.date)
+            if m is None:
+                m = month_of[ln.date] = month_index(start, ln.date)
+            key = (ln.initiative_id, m, ln.confidence, ln.return_type)
+            amount = cells.get(key)
+            cells[key] = ln.counted if amount is None else amount + ln.counted
+        self.cells = cells
+
+    def sums(self, initiatives: Collection[str] | None = None) -> dict[tuple[str, str], Decimal]:
+        out: dict[tuple[str, str], Decimal] = {}
+        for (iid, _, confidence, rtype), amount in self.cells.items():
+            if initiatives is None or iid in initiatives:
+                key = (confidence, rtype)
+                out[key] = out.get(key, ZERO) + amount
+        return out
+
+    def expected_by_month(self, initiatives: Collection[str] | None = None) -> dict[int, Decimal]:
+        out: dict[int, Decimal] = {}
+        for (iid, m, confidence, _), amount in self.cells.items():
+            if confidence in EXPECTED and (initiatives is None or iid in initiatives):
+                out[m] = out.get(m, ZERO) + amount
+        return out
+
+    def period_sums(self, step: int) -> dict[int, dict[tuple[str, str], Decimal]]:
+        out: dict[int, dict[tuple[str, str], Decimal]] = defaultdict(dict)
+        for (_, m, confidence, rtype), amount in self.cells.items():
+            bucket = out[m // step]
+            key = (confidence, rtype)
+            bucket[key] = bucket.get(key, ZERO) + amount
+        return out
 
 
 def payback_months(months: Sequence[tuple[Decimal, Decimal]]) -> int | None:
@@ -323,9 +401,21 @@ def goal_kpi(goal: Goal, program: Program, rows: Sequence[Metric]) -> Kpi:
 # --- the whole computation ---------------------------------------------------------
 
 
+_DIGITS = re.compile(r"(\d+)")
+
+
 def natural_key(text: str) -> tuple:
     """G2 before G10: IDs sort as people read them, so results never follow row order."""
-    return tuple(int(p) if p.isdigit() else p.casefold() for p in re.split(r"(\d+)", text))
+    parts = _DIGITS.split(text)  # text, digits, text, digits, ..., text
+    parts[0::2] = [p.casefold() for p in parts[0::2]]
+    parts[1::2] = [int(p) for p in parts[1::2]]
+    return tuple(parts)
+
+
+def _source_key(r) -> tuple:
+    # the order of CellRef itself (sheet, row, col), without a dataclass __lt__ per comparison
+    s = r.source
+    return (s.sheet, s.row, s.col)
 
 
 def _group(items: Iterable, key: Callable) -> dict:
@@ -343,7 +433,7 @@ def _within_period(records: Records) -> tuple[Records, list[Issue]]:
 
     def keep(rows: tuple) -> tuple:
         kept = []
-        for r in sorted(rows, key=lambda r: r.source):
+        for r in sorted(rows, key=_source_key):
             if program.period_start <= r.date <= program.as_of:
                 kept.append(r)
             else:
@@ -364,6 +454,13 @@ def _within_period(records: Records) -> tuple[Records, list[Issue]]:
 
 def compute(records: Records) -> Results:
     """Compute every figure the outputs show from the loaded records."""
+    from .bulk import paused_gc
+
+    with paused_gc():
+        return _compute(records)
+
+
+def _compute(records: Records) -> Results:
     program = records.program
     records, issues = _within_period(records)
     ledger, attribution_issues = attribute(records)
@@ -371,15 +468,18 @@ def compute(records: Records) -> Results:
     buckets = buckets_for(program)
     labels = [b.label for b in buckets]
 
+    keys: dict[str, tuple] = {}  # natural keys of refs and IDs, each worked out once
+
+    def nat(text: str) -> tuple:
+        key = keys.get(text)
+        if key is None:
+            key = keys[text] = natural_key(text)
+        return key
+
     ledger = tuple(
         sorted(
             ledger,
-            key=lambda ln: (
-                ln.date,
-                natural_key(ln.transaction_ref),
-                natural_key(ln.initiative_id),
-                ln.source,
-            ),
+            key=lambda ln: (ln.date, nat(ln.transaction_ref), nat(ln.initiative_id), _source_key(ln)),
         )
     )
     # every counted cost to the cent, like every counted return, so that all sums reconcile as shown
@@ -403,8 +503,8 @@ def compute(records: Records) -> Results:
     initiatives = sorted(records.initiatives, key=lambda i: natural_key(i.id))
     costs_by_goal = _group(costs, lambda c: c.goal_id)
     costs_by_initiative = _group(costs, lambda c: c.initiative_id)
-    lines_by_goal = _group(ledger, lambda ln: ln.goal_id)
-    lines_by_initiative = _group(ledger, lambda ln: ln.initiative_id)
+    cells = _Cells(program, ledger)
+    initiatives_of = _group(records.initiatives, lambda i: i.goal_id)
     metrics_by_goal = _group(records.metrics, lambda m: m.goal_id)
 
     def invested(rows: Iterable[Cost]) -> Decimal:
@@ -412,13 +512,14 @@ def compute(records: Records) -> Results:
 
     total_investment = invested(costs)
     unallocated = invested(costs_by_goal.get(None, ()))
-    totals = figures(total_investment, ledger)
-    program_months = monthly_nets(program, costs, ledger)
+    totals = _figures(total_investment, cells.sums())
+    program_months = _monthly(program, costs, cells.expected_by_month())
 
     goal_results = []
     for g in goals:
-        g_costs, g_lines = costs_by_goal.get(g.id, []), lines_by_goal.get(g.id, [])
-        months = monthly_nets(program, g_costs, g_lines)
+        g_costs = costs_by_goal.get(g.id, [])
+        g_initiatives = {i.id for i in initiatives_of.get(g.id, ())}
+        months = _monthly(program, g_costs, cells.expected_by_month(g_initiatives))
         goal_results.append(
             GoalResult(
                 id=g.id,
@@ -426,7 +527,7 @@ def compute(records: Records) -> Results:
                 objective=g.objective,
                 owner=g.owner,
                 measurable=g.measurable,
-                figures=figures(invested(g_costs), g_lines),
+                figures=_figures(invested(g_costs), cells.sums(g_initiatives)),
                 payback_months=payback_months(months),
                 npv=npv(months, program.discount_rate),
                 kpi=goal_kpi(g, program, metrics_by_goal.get(g.id, [])),
@@ -441,7 +542,7 @@ def compute(records: Records) -> Results:
             name=i.name,
             goal_id=i.goal_id,
             channel=i.channel,
-            figures=figures(invested(costs_by_initiative.get(i.id, [])), lines_by_initiative.get(i.id, [])),
+            figures=_figures(invested(costs_by_initiative.get(i.id, [])), cells.sums({i.id})),
         )
         for i in initiatives
     ]
@@ -453,10 +554,7 @@ def compute(records: Records) -> Results:
         channel_results.append(
             ChannelResult(
                 channel,
-                figures(
-                    invested(c for c in costs if c.initiative_id in ids),
-                    [ln for ln in ledger if ln.initiative_id in ids],
-                ),
+                _figures(invested(c for c in costs if c.initiative_id in ids), cells.sums(ids)),
             )
         )
 
@@ -478,10 +576,10 @@ def compute(records: Records) -> Results:
     period_results = []
     cum_inv = cum_ret = ZERO
     costs_by_bucket = _group(costs, lambda c: bucket_index(program, c.date))
-    lines_by_bucket = _group(ledger, lambda ln: bucket_index(program, ln.date))
+    sums_by_bucket = cells.period_sums(3 if program.reporting_period == "Quarter" else 1)
     for i, b in enumerate(buckets):
         inv = invested(costs_by_bucket.get(i, []))
-        rets = returns_by_type(lines_by_bucket.get(i, []))
+        rets = _scenario(sums_by_bucket.get(i, {}), EXPECTED)
         cum_inv += inv
         cum_ret += rets.total
         period_results.append(

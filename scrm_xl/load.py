@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from decimal import Decimal
+from operator import itemgetter
 
 from . import checks as cx
 from .model import (
@@ -67,8 +69,11 @@ def missing_sheets(tables: Tables) -> list[str]:
 def load(tables: Tables) -> tuple[Records | None, list[Issue]]:
     """Check and convert the input sheets; ``None`` records when the Program can't be built
     or a required sheet is missing (the issues say why)."""
+    from .bulk import paused_gc
+
     ld = _Loader(tables)
-    records = ld.run()
+    with paused_gc():
+        records = ld.run()
     return records, ld.issues
 
 
@@ -81,7 +86,7 @@ class _Located:
     table: Table
     header_index: int  # index into table.rows
     columns: dict[str, int]  # contract column name -> index into a row
-    specs: dict = field(default_factory=dict)  # (column, what) -> (index, required, converter)
+    specs: dict = field(default_factory=dict)  # (column, what) -> (index, required, converter, fast)
 
     def cell(self, row_index: int, column: str) -> CellRef:
         """The cell of ``column`` in a row; the row's first cell when the column is absent."""
@@ -178,24 +183,36 @@ class _Loader:
 
     def rows(self, located: _Located) -> Iterator[_Row]:
         rows = located.table.rows
+        for i in self.row_indices(located):
+            yield _Row(located, i, rows[i])
+
+    def row_indices(self, located: _Located) -> list[int]:
+        """Indices (into the table's rows) of the rows below the header that are not entirely blank."""
+        rows = located.table.rows
         cols = list(located.columns.values())
+        kept = []
         for i in range(located.header_index + 1, len(rows)):
             raw = rows[i]
             n = len(raw)
-            if all(j >= n or _blank(raw[j]) for j in cols):
-                continue
-            yield _Row(located, i, raw)
+            for j in cols:  # most rows stop at their first cell
+                if j < n:
+                    v = raw[j]
+                    if not (v is None or v == "" or (type(v) is str and not v.strip())):  # _blank, inlined
+                        kept.append(i)
+                        break
+        return kept
 
     def value(self, row: _Row, column: str, what: str | None = None):
         """The converted value of one cell, None when blank; an error marks the row."""
         located = row.located
         spec = located.specs.get((column, what))
         if spec is None:
-            col = located.sheet.column(column)
-            text = what or column[0].lower() + column[1:]
-            convert = self.converter(col.kind, text, column, col.choices)
-            spec = located.specs[(column, what)] = (located.columns.get(column), col.required, convert)
-        j, required, convert = spec
+            spec = located.specs[(column, what)] = self.spec(located, column, what)
+        j, required, convert, fast = spec
+        if fast is not None:
+            v = fast[row.index]
+            if v is not _SLOW:
+                return v
         raw = row.raw[j] if j is not None and j < len(row.raw) else None
         if raw is None or raw == "" or (type(raw) is str and not raw.strip()):  # _blank, inlined: hot path
             if required:
@@ -214,6 +231,28 @@ class _Loader:
             self.err(row.ref(column), str(exc))
             row.ok = False
             return None
+
+    def spec(self, located: _Located, column: str, what: str | None = None) -> tuple:
+        """(index, required, careful converter, fast-path values of the whole column or None)."""
+        col = located.sheet.column(column)
+        text = what or column[0].lower() + column[1:]
+        convert = self.converter(col.kind, text, column, col.choices)
+        j = located.columns.get(column)
+        fast = (
+            None
+            if j is None
+            else _fast_values(col.kind, _column(located, column), col.required, column, col.choices)
+        )
+        return (j, col.required, convert, fast)
+
+    def fast(self, located: _Located, column: str, what: str | None = None) -> list:
+        """The fast-path values of ``column``, one per table row; ``_SLOW`` (or a column
+        without a fast path) means: ask ``value``."""
+        spec = located.specs.get((column, what))
+        if spec is None:
+            spec = located.specs[(column, what)] = self.spec(located, column, what)
+        fast = spec[3]
+        return fast if fast is not None else [_SLOW] * len(located.table.rows)
 
     def converter(self, kind: str, what: str, name: str, choices: tuple[str, ...] = ()):
         """A function raw value -> converted value for one kind of column."""
@@ -550,40 +589,73 @@ class _Loader:
         return out
 
     def touchpoints(self, located: _Located | None) -> list[Touchpoint]:
-        out = []
+        out: list[Touchpoint] = []
         if located is None:
             return out
-        for row in self.rows(located):
-            ref = self.value(row, "Transaction ref")
-            iid = self.value(row, "Initiative ID")
-            stamp = self.value(row, "Timestamp")
-            init = self.init_ref(row, iid) if iid is not None else None
+        # the hot path: whole columns converted at once, the careful checker only for odd cells
+        refs, iids, stamps = (
+            self.fast(located, c) for c in ("Transaction ref", "Initiative ID", "Timestamp")
+        )
+        rows, sheet, first_row = located.table.rows, located.table.name, located.table.first_row
+        known: dict[str, Initiative] = {}
+        for i in self.row_indices(located):
+            row = _Row(located, i, rows[i])
+            ref = refs[i]
+            if ref is _SLOW:
+                ref = self.value(row, "Transaction ref")
+            iid = iids[i]
+            if iid is _SLOW:
+                iid = self.value(row, "Initiative ID")
+            stamp = stamps[i]
+            if stamp is _SLOW:
+                stamp = self.value(row, "Timestamp")
+            init = None
+            if iid is not None:
+                init = known.get(iid)
+                if init is None:
+                    init = self.init_ref(row, iid)
+                    if init is not None:
+                        known[iid] = init
             if row.ok:
-                out.append(Touchpoint(ref, init.id, stamp, row.first))
+                out.append(Touchpoint(ref, init.id, stamp, CellRef(sheet, first_row + i, 1)))
         return out
 
     def returns(self, located: _Located | None, touched: set[str]) -> list[Return]:
-        out = []
+        out: list[Return] = []
         if located is None:
             return out
-        for row in self.rows(located):
-            raw_ref = row.get("Transaction ref")
-            if cx.is_blank(raw_ref) and cx.excel_error(raw_ref) is None:
-                self.warn(
-                    row.ref("Transaction ref"),
-                    "no Transaction ref: a return not linked to a transaction is not ROI; row left out",
-                )
-                continue
-            day = self.value(row, "Date")
-            tref = self.value(row, "Transaction ref")
-            rtype = self.value(row, "Return type")
-            iid = self.value(row, "Initiative ID")
-            amount = self.value(row, "Amount")
-            margin = self.value(row, "Gross margin")
-            attribution = self.value(row, "Attribution")
-            confidence = self.value(row, "Confidence")
-            note = self.value(row, "Note")
-            init = self.init_ref(row, iid) if iid is not None else None
+        columns = ("Date", "Transaction ref", "Return type", "Initiative ID", "Amount", "Gross margin",
+                   "Attribution", "Confidence", "Note")  # fmt: skip
+        fast = [self.fast(located, c) for c in columns]
+        dates, refs, rtypes, iids, amounts, margins, attributions, confidences, notes = fast
+        rows, sheet, first_row = located.table.rows, located.table.name, located.table.first_row
+        known: dict[str, Initiative] = {}
+        one = Decimal(1)
+        for i in self.row_indices(located):
+            row = _Row(located, i, rows[i])
+            tref = refs[i]
+            if tref is _SLOW:
+                raw_ref = row.get("Transaction ref")
+                if cx.is_blank(raw_ref) and cx.excel_error(raw_ref) is None:
+                    self.warn(
+                        row.ref("Transaction ref"),
+                        "no Transaction ref: a return not linked to a transaction is not ROI; row left out",
+                    )
+                    continue
+            # in column order, so a row's problems are reported in the order the careful path finds them
+            values = [f[i] for f in fast]
+            if _SLOW in values:
+                for k, v in enumerate(values):
+                    if v is _SLOW:
+                        values[k] = self.value(row, columns[k])
+            day, tref, rtype, iid, amount, margin, attribution, confidence, note = values
+            init = None
+            if iid is not None:
+                init = known.get(iid)
+                if init is None:
+                    init = self.init_ref(row, iid)
+                    if init is not None:
+                        known[iid] = init
             if iid is None and tref is not None and tref not in touched:
                 self.err(
                     row.ref("Initiative ID"),
@@ -602,10 +674,10 @@ class _Loader:
                     amount=amount,
                     initiative_id=init.id if init else None,
                     gross_margin=margin,
-                    attribution=Decimal(1) if attribution is None else attribution,
+                    attribution=one if attribution is None else attribution,
                     confidence=confidence or "High",
                     note=note,
-                    source=row.first,
+                    source=CellRef(sheet, first_row + i, 1),
                 )
             )
         return out
@@ -691,6 +763,133 @@ class _Loader:
 
 
 _ERROR_TEXT = frozenset(ERROR_CODES)
+
+# --- column-wise fast path ---------------------------------------------------------
+#
+# The big sheets (Returns, Touchpoints) hold up to a million rows. Each column is
+# converted in one pass with a fast path for the cells Excel and calamine give in
+# the common case (a float amount, a date cell, a choice spelled canonically);
+# anything else comes back as _SLOW and goes through ``_Loader.value``, the careful
+# checker that reports problems. The fast path never reports: it either returns
+# exactly what the careful checker would, or _SLOW.
+
+_SLOW = object()
+
+
+def _column(located: _Located, column: str) -> list:
+    """The raw values of ``column`` for every row of the table (None beyond a short row)."""
+    j = located.columns.get(column)
+    rows = located.table.rows
+    if j is None:
+        return [None] * len(rows)
+    if min(map(len, rows), default=0) > j:
+        return list(map(itemgetter(j), rows))  # calamine's rows are all as wide as the sheet
+    return [r[j] if j < len(r) else None for r in rows]
+
+
+def _fast_blank(v: object, required: bool) -> object:
+    if (v is None or v == "") and not required:
+        return None
+    return _SLOW
+
+
+def _fast_text(values: list, required: bool) -> list:
+    out = []
+    append = out.append
+    for v in values:
+        if type(v) is str and v:
+            s = v.strip()
+            # every error text starts with "#"; only those need the set lookup
+            append(s if s and (s[0] != "#" or v not in _ERROR_TEXT) else _SLOW)
+        else:
+            append(_fast_blank(v, required))
+    return out
+
+
+def _fast_choice(values: list, required: bool, choices: tuple[str, ...]) -> list:
+    # the canonical string itself, so a million rows share one object per choice
+    canonical = {c: c for c in choices}
+    get = canonical.get
+    out = []
+    for v in values:
+        c = get(v) if type(v) is str else None
+        out.append(c if c is not None else _fast_blank(v, required))
+    return out
+
+
+def _fast_date(values: list, required: bool) -> list:
+    out = []
+    for v in values:
+        t = type(v)
+        if t is date:
+            out.append(v)
+        elif t is datetime:
+            out.append((v if v.tzinfo is None else v.replace(tzinfo=None)).date())
+        else:
+            out.append(_fast_blank(v, required))
+    return out
+
+
+def _fast_datetime(values: list, required: bool) -> list:
+    out = []
+    for v in values:
+        t = type(v)
+        if t is datetime:
+            out.append(v if v.tzinfo is None else v.replace(tzinfo=None))
+        elif t is date:
+            out.append(datetime(v.year, v.month, v.day))
+        else:
+            out.append(_fast_blank(v, required))
+    return out
+
+
+def _fast_decimal(values: list, required: bool, low=None, high=None) -> list:
+    """Money and percentages given as numbers: the same Decimal as ``checks._finite``."""
+    out = []
+    memo: dict = {}
+    for v in values:
+        t = type(v)
+        if t is float or t is int:
+            d = memo.get(v)
+            if d is None:
+                if t is int:
+                    d = Decimal(v) if -(2**53) < v < 2**53 else _SLOW
+                elif v.is_integer():
+                    d = Decimal(int(v))
+                elif v == v and v not in (_INF, -_INF):
+                    d = Decimal(repr(v))
+                else:
+                    d = _SLOW
+                if d is not _SLOW and ((low is not None and d < low) or (high is not None and d > high)):
+                    d = _SLOW
+                if len(memo) < 100_000:
+                    memo[v] = d
+            out.append(d)
+        else:
+            out.append(_fast_blank(v, required))
+    return out
+
+
+_INF = float("inf")
+
+
+def _fast_values(kind: str, values: list, required: bool, name: str, choices: tuple[str, ...]) -> list | None:
+    """The column converted by the fast path (``_SLOW`` where the careful checker must look);
+    None for kinds without a fast path."""
+    if kind == TEXT:
+        return _fast_text(values, required)
+    if kind == CHOICE:
+        return _fast_choice(values, required, choices)
+    if kind == DATE:
+        return _fast_date(values, required)
+    if kind == DATETIME:
+        return _fast_datetime(values, required)
+    if kind == MONEY:
+        return _fast_decimal(values, required)
+    if kind == PERCENT:
+        low, high = PERCENT_RANGES.get(name, (None, None))
+        return _fast_decimal(values, required, low, high)
+    return None
 
 
 def _error_cell_message(what: str, cell: ExcelError) -> str:

@@ -153,9 +153,12 @@ def read_workbook(
     """
     p = Path(path)
     wanted = (lambda name: True) if all_sheets else input_sheet
+    from .bulk import paused_gc
+
     try:
         facts = _inspect(p, wanted)
-        tables = _read_values(p, facts)
+        with paused_gc():  # calamine hands over millions of live cell objects
+            tables = _read_values(p, facts)
     except Unreadable as exc:
         return None, [error("", f"{p.name}: {exc}")]
     except OSError as exc:
