@@ -144,7 +144,9 @@ def attribute(records: Records) -> tuple[tuple[LedgerLine, ...], tuple[Issue, ..
             if ret.initiative_id is not None:
                 ledger.append(_line(ret, ret.initiative_id, goal_of, margin, ONE, counted, DIRECT, None))
                 continue
-            ledger_lines, issue = _through_touchpoints(ret, touchpoints_of[ret.transaction_ref], program)
+            ledger_lines, issue = _through_touchpoints(
+                ret, touchpoints_of[ret.transaction_ref], program, counted
+            )
             if issue is not None:
                 issues.append(issue)
             for initiative_id, share, amount, touch_source in ledger_lines:
@@ -164,8 +166,10 @@ def attribute(records: Records) -> tuple[tuple[LedgerLine, ...], tuple[Issue, ..
 
 
 def _through_touchpoints(
-    ret: Return, touchpoints: list[Touchpoint], program: Program
+    ret: Return, touchpoints: list[Touchpoint], program: Program, counted: Decimal
 ) -> tuple[list[tuple[str, Decimal, Decimal, CellRef]], Issue | None]:
+    """The lines of a return credited through its touchpoints; ``counted`` is the return's
+    counted amount (amount x attribution x applied margin, to the cent), worked out once."""
     if not touchpoints:
         return [], error(
             ret.source,
@@ -180,7 +184,6 @@ def _through_touchpoints(
             f"before {ret.date.isoformat()} within the {program.lookback_days}-day lookback window, so it "
             "cannot be credited and is not counted",
         )
-    counted = cents(ret.amount * ret.attribution * applied_margin(ret, program))  # type: ignore[operator]
     weights = model_weights(program.attribution_model, touches, program.half_life_days)
     by_initiative: dict[str, Decimal] = defaultdict(Decimal)
     # the touch a line points to: the initiative's latest counted touch with a weight
@@ -214,19 +217,20 @@ def _line(
     via: str,
     touchpoint: CellRef | None,
 ) -> LedgerLine:
+    # positional, in LedgerLine's field order: keyword passing cost ~15 % of 1.5M constructions
     return LedgerLine(
-        source=ret.source,
-        date=ret.date,
-        transaction_ref=ret.transaction_ref,
-        return_type=ret.return_type,
-        confidence=ret.confidence,
-        initiative_id=initiative_id,
-        goal_id=goal_of[initiative_id],
-        amount=ret.amount,
-        attribution=ret.attribution,
-        margin=margin,
-        credit_share=share,
-        counted=counted,
-        via=via,
-        touchpoint=touchpoint,
+        ret.source,
+        ret.date,
+        ret.transaction_ref,
+        ret.return_type,
+        ret.confidence,
+        initiative_id,
+        goal_of[initiative_id],
+        ret.amount,
+        ret.attribution,
+        margin,
+        share,
+        counted,
+        via,
+        touchpoint,
     )
