@@ -185,20 +185,20 @@ def test_cells_read_back_with_openpyxl_and_calamine(book):
 def test_figures_written_are_the_hand_computed_ones(book):
     write_results(book, results())
     roi = partdiff.sheet_values(book, "ROI")
-    assert [roi[f"{col}7"] for col in "EFGHIJKL"] == [1600, 1300, 250, 0, 1550, 1300, 1550, -50]
-    assert roi["A11"] == "Total" and roi["E11"] == 2900 and roi["I11"] == 2200
-    assert roi["E10"] == 200  # Unallocated
-    assert roi["N11"] == pytest.approx(-700 / 2900)
+    assert [roi[f"{col}23"] for col in "EFGHIJKL"] == [1600, 1300, 250, 0, 1550, 1300, 1550, -50]
+    assert roi["A27"] == "Total" and roi["E27"] == 2900 and roi["I27"] == 2200
+    assert roi["E26"] == 200  # Unallocated
+    assert roi["N27"] == pytest.approx(-700 / 2900)
 
 
 def test_user_text_is_text_never_a_formula(book):
     write_results(book, results())
     ws = openpyxl.load_workbook(book)["ROI"]
-    assert ws["B8"].value == HOSTILE_GOAL and ws["B8"].data_type == "s"
+    assert ws["B24"].value == HOSTILE_GOAL and ws["B24"].data_type == "s"
     with zipfile.ZipFile(book) as z:
         roi_xml = z.read("xl/worksheets/scrm_xl_roi.xml").decode()
     assert "<f>HYPERLINK" not in roi_xml and "<f>=" not in roi_xml
-    assert partdiff.sheet_values(book, "ROI")["B9"] == CONTROL_GOAL
+    assert partdiff.sheet_values(book, "ROI")["B25"] == CONTROL_GOAL
     checks = partdiff.sheet_values(book, "Checks")
     assert checks["C8"] == "=cmd|' /C calc'!A0"
 
@@ -300,10 +300,10 @@ def test_libreoffice_recalculation_reproduces_every_cached_value(book, tmp_path)
     wrong_goals = (replace(fx.GOALS[0], figures=replace(fx.G1, investment=Decimal(9999))), *fx.GOALS[1:])
     wrong = tmp_path / "wrong.xlsx"
     issues = write_results(book, results(goals=wrong_goals), out_path=wrong)
-    assert [i.where for i in issues] == ["ROI!E7", "ROI!E10"]
+    assert [i.where for i in issues] == ["ROI!E23", "ROI!E26"]
     out = partdiff.recalculate([good, wrong], tmp_path)
 
-    recalculated = openpyxl.load_workbook(out / "wrong.xlsx", data_only=True)["ROI"]["E7"].value
+    recalculated = openpyxl.load_workbook(out / "wrong.xlsx", data_only=True)["ROI"]["E23"].value
     assert recalculated == 1600  # not the 9999 we cached
 
     count, differences = partdiff.recalculation_differences(good, out / "good.xlsx", OURS)
