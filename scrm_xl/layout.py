@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -298,48 +298,6 @@ RETURN, COST = "Return", "Cost"
 NONE_LABEL = "(none)"
 
 
-@dataclass(frozen=True, slots=True)
-class _Line:
-    kind: str
-    source: CellRef  # shown as text ("Returns!E2"); kept as the record's own object to save memory
-    date: date
-    period: str
-    goal: str | None
-    initiative: str | None
-    channel: str | None
-    type: str
-    confidence: str | None
-    tx: str | None
-    amount: Decimal
-    attribution: Decimal | None
-    margin: Decimal | None
-    share: Decimal | None
-    counted: Decimal
-    via: str | None
-    touchpoint: CellRef | None
-
-    def cells(self) -> tuple[Value, ...]:
-        return (
-            self.kind,
-            str(self.source),
-            self.date,
-            self.period,
-            self.goal,
-            self.initiative,
-            self.channel,
-            self.type,
-            self.confidence,
-            self.tx,
-            self.amount,
-            self.attribution,
-            self.margin,
-            self.share,
-            self.counted,
-            self.via,
-            str(self.touchpoint) if self.touchpoint else None,
-        )
-
-
 # column keys used in formulas -> 1-based Ledger column
 _COL = {
     "kind": 1,
@@ -366,57 +324,146 @@ def _period_finder(results: Results) -> Callable[[date], str]:
     return period_of
 
 
-def _ledger_lines(results: Results) -> list[_Line]:
-    channel_of = {i.id: (i.channel or NONE_LABEL) for i in results.initiatives}
-    period_of = _period_finder(results)
-    lines = [
-        _Line(
-            RETURN,
-            x.source,
-            x.date,
-            period_of(x.date),
-            x.goal_id,
-            x.initiative_id,
-            channel_of.get(x.initiative_id, NONE_LABEL),
-            x.return_type,
-            x.confidence,
-            x.transaction_ref,
-            x.amount,
-            x.attribution,
-            x.margin,
-            x.credit_share,
-            x.counted,
-            x.via,
-            x.touchpoint,
-        )
-        for x in results.ledger
-    ]
-    lines += [
-        _Line(
-            COST,
-            c.source,
-            c.date,
-            c.period,
-            c.goal_id,
-            c.initiative_id,
-            channel_of.get(c.initiative_id) if c.initiative_id else None,
-            c.category or NONE_LABEL,
-            None,
-            None,
-            c.amount,
-            None,
-            None,
-            None,
-            c.amount,
-            None,
-            None,
-        )
-        for c in results.cost_lines
-    ]
-    return lines
+class _Group:
+    """Ledger lines that agree on every column a SUMIFS criterion looks at, with the sum of
+    their Counted: formulas are evaluated over a few thousand groups instead of a million
+    lines. Main groups leave ``date`` None; date groups leave goal, initiative and channel None."""
+
+    __slots__ = ("kind", "goal", "initiative", "channel", "type", "confidence", "date", "counted")
+
+    def __init__(self, kind, goal, initiative, channel, type_, confidence, day, counted) -> None:
+        self.kind, self.goal, self.initiative, self.channel = kind, goal, initiative, channel
+        self.type, self.confidence, self.date, self.counted = type_, confidence, day, counted
 
 
-Pred = Callable[[_Line], bool]
+class _LedgerTable:
+    """The Ledger's lines, straight from the Results: rows of values made on demand (never a
+    list of a million line objects), and the groups the SUMIFS checks sum over, made in one pass."""
+
+    TEXT_COLUMNS = ((5, 4), (6, 5), (7, 6), (8, 7), (10, 9))  # (column, index in a row) of user text
+
+    def __init__(self, results: Results) -> None:
+        self.results = results
+        self.count = len(results.ledger) + len(results.cost_lines)
+        self.channel_of = {i.id: (i.channel or NONE_LABEL) for i in results.initiatives}
+        self.period_of = _period_finder(results)
+        self.long_rows: set[int] = set()  # rows with a text over Excel's limit, to cut and report
+
+    def rows(self) -> Iterator[tuple[Value, ...]]:
+        """One tuple per Ledger line in LEDGER_HEADERS' order: returns first, then costs."""
+        channel_of, period_of = self.channel_of, self.period_of
+        periods: dict[date, str] = {}
+        refs: dict[tuple[str, int], str] = {}
+
+        def ref(c: CellRef) -> str:  # str(CellRef), with the sheet and column letter made once
+            prefix = refs.get((c.sheet, c.col))
+            if prefix is None:
+                prefix = refs[(c.sheet, c.col)] = str(CellRef(c.sheet, 1, c.col))[:-1]
+            return prefix + str(c.row)
+
+        def period(day: date) -> str:
+            label = periods.get(day)
+            if label is None:
+                label = periods[day] = period_of(day)
+            return label
+
+        n = 0
+        for x in self.results.ledger:
+            row = (
+                RETURN,
+                ref(x.source),
+                x.date,
+                period(x.date),
+                x.goal_id,
+                x.initiative_id,
+                channel_of.get(x.initiative_id, NONE_LABEL),
+                x.return_type,
+                x.confidence,
+                x.transaction_ref,
+                x.amount,
+                x.attribution,
+                x.margin,
+                x.credit_share,
+                x.counted,
+                x.via,
+                ref(x.touchpoint) if x.touchpoint else None,
+            )
+            yield self._cut(row) if n in self.long_rows else row
+            n += 1
+        for c in self.results.cost_lines:
+            row = (
+                COST,
+                ref(c.source),
+                c.date,
+                c.period,
+                c.goal_id,
+                c.initiative_id,
+                channel_of.get(c.initiative_id) if c.initiative_id else None,
+                c.category or NONE_LABEL,
+                None,
+                None,
+                c.amount,
+                None,
+                None,
+                None,
+                c.amount,
+                None,
+                None,
+            )
+            yield self._cut(row) if n in self.long_rows else row
+            n += 1
+
+    @staticmethod
+    def _cut(row: tuple[Value, ...]) -> tuple[Value, ...]:
+        return tuple(v[:MAX_TEXT] if isinstance(v, str) else v for v in row)
+
+    def groups(self) -> tuple[list[_Group], list[_Group]]:
+        """(main groups, date groups), and the rows with an overlong text noted on the way."""
+        main: dict[tuple, Decimal] = {}
+        by_date: dict[tuple, Decimal] = {}
+        channel_of = self.channel_of
+        n = 0
+        for x in self.results.ledger:
+            channel = channel_of.get(x.initiative_id, NONE_LABEL)
+            key = (RETURN, x.goal_id, x.initiative_id, channel, x.return_type, x.confidence)
+            main[key] = main.get(key, 0) + x.counted
+            key = (RETURN, x.return_type, x.confidence, x.date)
+            by_date[key] = by_date.get(key, 0) + x.counted
+            if len(x.transaction_ref or "") > MAX_TEXT or len(x.goal_id or "") > MAX_TEXT:
+                self.long_rows.add(n)
+            n += 1
+        for c in self.results.cost_lines:
+            channel = channel_of.get(c.initiative_id) if c.initiative_id else None
+            category = c.category or NONE_LABEL
+            key = (COST, c.goal_id, c.initiative_id, channel, category, None)
+            main[key] = main.get(key, 0) + c.amount
+            key = (COST, category, None, c.date)
+            by_date[key] = by_date.get(key, 0) + c.amount
+            if len(category) > MAX_TEXT or len(c.goal_id or "") > MAX_TEXT:
+                self.long_rows.add(n)
+            n += 1
+        for (_, goal, initiative, channel, type_, _), _sum in main.items():
+            if max(len(goal or ""), len(initiative or ""), len(channel or ""), len(type_ or "")) > MAX_TEXT:
+                self.long_rows.update(self._rows_with_long_text())
+                break
+        return (
+            [_Group(k, g, i, ch, t, conf, None, v) for (k, g, i, ch, t, conf), v in main.items()],
+            [_Group(k, None, None, None, t, conf, d, v) for (k, t, conf, d), v in by_date.items()],
+        )
+
+    def _rows_with_long_text(self) -> set[int]:
+        # rare (an ID over 32,767 characters): a second pass over the rows finds them exactly
+        saved, self.long_rows = self.long_rows, set()
+        found = {
+            n
+            for n, row in enumerate(self.rows())
+            if any(len(row[k] or "") > MAX_TEXT for _, k in self.TEXT_COLUMNS)
+        }
+        self.long_rows = saved
+        return found
+
+
+Pred = Callable[[_Group], bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -438,18 +485,18 @@ class _Sums:
     Evaluation goes through indexes (per column value, and by date), so a ledger of a
     million lines costs each formula only the lines of its slice, not the whole ledger."""
 
-    def __init__(self, lines: list[_Line]) -> None:
-        self.lines = lines
-        last = LEDGER_FIRST_ROW + max(len(lines), 1) - 1
+    def __init__(self, table: _LedgerTable) -> None:
+        self.lines, self.dated = table.groups()
+        last = LEDGER_FIRST_ROW + max(table.count, 1) - 1
         self._range = {
             k: f"Ledger!${column_letter(c)}${LEDGER_FIRST_ROW}:${column_letter(c)}${last}"
             for k, c in _COL.items()
         }
-        self._index: dict[str, dict[str, list[_Line]]] = {}
-        self._by_date: list[_Line] | None = None
+        self._index: dict[str, dict[str, list[_Group]]] = {}
+        self._by_date: list[_Group] | None = None
         self._dates: list[date] = []
 
-    def _bucket(self, key: str, folded: str) -> list[_Line]:
+    def _bucket(self, key: str, folded: str) -> list[_Group]:
         index = self._index.get(key)
         if index is None:
             index = self._index[key] = {}
@@ -457,20 +504,21 @@ class _Sums:
                 index.setdefault((getattr(x, key) or "").casefold(), []).append(x)
         return index.get(folded, [])
 
-    def _span(self, first: date, last: date) -> list[_Line]:
+    def _span(self, first: date, last: date) -> list[_Group]:
         if self._by_date is None:
-            self._by_date = sorted(self.lines, key=lambda x: x.date)
+            self._by_date = sorted(self.dated, key=lambda x: x.date)
             self._dates = [x.date for x in self._by_date]
         return self._by_date[bisect_left(self._dates, first) : bisect_right(self._dates, last)]
 
     def sumifs(self, conds: Iterable[_Cond]) -> tuple[str, Decimal]:
         conds = list(conds)
         args = "".join(f",{self._range[c.key]},{c.crit}" for c in conds)
-        candidates: list[_Line] = self.lines
+        dated = any(c.key == "date" for c in conds)
+        candidates: list[_Group] = self.dated if dated else self.lines
         for c in conds:
             narrower = (
                 self._bucket(c.key, c.eq)
-                if c.eq is not None
+                if c.eq is not None and not dated
                 else self._span(*c.span)
                 if c.span is not None
                 else None
@@ -1008,22 +1056,27 @@ class _Chain:
         return True
 
 
-class _LedgerRows:
-    def __init__(self, lines: list[_Line]) -> None:
-        self.lines = lines
+class RowBlock:
+    """Cells given row by row, for a table too long to hold as Cell objects (the Ledger).
 
-    def __iter__(self):
-        styles = [style for _, style, _ in LEDGER_HEADERS]
-        for n, line in enumerate(self.lines):
-            row = LEDGER_FIRST_ROW + n
-            for col, value in enumerate(line.cells(), 1):
+    ``rows()`` yields one tuple of values per row, from ``first_row`` down; column k (from A)
+    has style ``styles[k]``; a None value is no cell. Iterating yields the same cells as Cell
+    objects, so any writer can treat it as a plain iterable of cells; the OOXML writer renders
+    the rows directly, without making a Cell per value."""
+
+    def __init__(self, first_row: int, styles: tuple[str, ...], rows: Callable[[], Iterable[tuple]]) -> None:
+        self.first_row, self.styles, self.rows = first_row, styles, rows
+
+    def __iter__(self) -> Iterator[Cell]:
+        styles = self.styles
+        for n, values in enumerate(self.rows()):
+            row = self.first_row + n
+            for col, value in enumerate(values, 1):
                 if value is not None:
-                    if isinstance(value, str) and len(value) > MAX_TEXT:
-                        value = value[:MAX_TEXT]  # reported by _ledger
                     yield Cell(row, col, value, styles[col - 1])
 
 
-def _ledger(results: Results, lines: list[_Line], issues: list[Issue]) -> SheetLayout:
+def _ledger(results: Results, table: _LedgerTable, issues: list[Issue]) -> SheetLayout:
     s = _Sheet("Ledger", issues)
     s.title(1, "Ledger: every counted return and every cost line", "title", 10)
     s.title(
@@ -1037,20 +1090,24 @@ def _ledger(results: Results, lines: list[_Line], issues: list[Issue]) -> SheetL
     for col, (name, style, width) in enumerate(LEDGER_HEADERS, 1):
         s.put(header_row, col, name, "header" if style.startswith("text") else "header_right")
         s.widths[col] = width
-    text_fields = ((5, "goal"), (6, "initiative"), (7, "channel"), (8, "type"), (10, "tx"))
-    for n, line in enumerate(lines):
-        for col, attr in text_fields:
-            if len(getattr(line, attr) or "") > MAX_TEXT:
-                issues.append(
-                    warning(
-                        CellRef("Ledger", LEDGER_FIRST_ROW + n, col),
-                        f"text cut to Excel's {MAX_TEXT} characters",
-                    )
-                )
+    if table.long_rows:
+        saved, table.long_rows = table.long_rows, set()
+        for n, row in enumerate(table.rows()):
+            if n in saved:
+                for col, k in table.TEXT_COLUMNS:
+                    if len(row[k] or "") > MAX_TEXT:
+                        issues.append(
+                            warning(
+                                CellRef("Ledger", LEDGER_FIRST_ROW + n, col),
+                                f"text cut to Excel's {MAX_TEXT} characters",
+                            )
+                        )
+        table.long_rows = saved
     s.freeze = (LEDGER_FIRST_ROW, 1)
     s.page = PageSetup(repeat_rows=(header_row, header_row))
-    extent = (LEDGER_FIRST_ROW + len(lines) - 1, len(LEDGER_HEADERS)) if lines else None
-    return s.done(_LedgerRows(lines), extent)
+    extent = (LEDGER_FIRST_ROW + table.count - 1, len(LEDGER_HEADERS)) if table.count else None
+    styles = tuple(style for _, style, _ in LEDGER_HEADERS)
+    return s.done(RowBlock(LEDGER_FIRST_ROW, styles, table.rows), extent)
 
 
 MESSAGE_WIDTH = 90
@@ -1088,12 +1145,12 @@ def _checks(results: Results, issues: list[Issue]) -> SheetLayout:
 def layout(results: Results) -> tuple[Layout, list[Issue]]:
     """Lay out the ROI, KPI, Ledger and Checks sheets for ``results``."""
     issues: list[Issue] = []
-    lines = _ledger_lines(results)
-    sums = _Sums(lines)
+    table = _LedgerTable(results)
+    sums = _Sums(table)  # one pass over the lines; the Ledger's rows are made again when written
     sheets = (
         _Roi(results, sums, issues).build(),
         _kpi(results, issues),
-        _ledger(results, lines, issues),
+        _ledger(results, table, issues),
         _checks(results, issues),
     )
     return Layout(sheets, styles_for(results.program.currency)), issues
