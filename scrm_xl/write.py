@@ -31,7 +31,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from .layout import Chart, Layout, PageSetup, SheetLayout, Style, layout
+from .layout import Cell, Chart, Layout, PageSetup, RowBlock, SheetLayout, Style, layout
 from .model import Issue, column_letter
 from .results import Results
 from .schema import OUTPUT_SHEETS
@@ -891,7 +891,12 @@ def _sheet_xml(sheet: SheetLayout, style_ids: dict[str, int], drawing_rel: str |
     out = []
     heights = dict(sheet.heights)
     current = None
-    for c in sheet.cells:
+    block = getattr(sheet.cells, "body", None)
+    if isinstance(block, RowBlock) and all(c.row < block.first_row for c in sheet.cells.head):
+        cells: Iterable = sheet.cells.head  # the block's rows are rendered below, without Cells
+    else:
+        cells, block = sheet.cells, None
+    for c in cells:
         if c.row != current:
             if current is not None:
                 out.append("</row>")
@@ -904,6 +909,10 @@ def _sheet_xml(sheet: SheetLayout, style_ids: dict[str, int], drawing_rel: str |
         out.append(_cell_xml(c, style_ids[c.style]))
     if current is not None:
         out.append("</row>")
+    if block is not None:
+        yield "".join(out).encode("utf-8")
+        out = []
+        yield from _block_xml(block, style_ids, heights)
     out.append("</sheetData>")
     if sheet.merges:
         out.append(f'<mergeCells count="{len(sheet.merges)}">')
@@ -913,6 +922,58 @@ def _sheet_xml(sheet: SheetLayout, style_ids: dict[str, int], drawing_rel: str |
     if drawing_rel:
         out.append(f'<drawing r:id="{drawing_rel}"/>')
     out.append("</worksheet>")
+    yield "".join(out).encode("utf-8")
+
+
+def _block_xml(block: RowBlock, style_ids: dict[str, int], heights: dict[int, float]) -> Iterator[bytes]:
+    """A RowBlock's rows: the same XML as ``_cell_xml`` per cell, from per-column prefixes
+    made once and caches of escaped texts and date serials (a Ledger repeats its IDs, types
+    and dates a million times). Decimals are written as their own digits, which any reader
+    parses to the same double as the float we would otherwise format."""
+    styles = block.styles
+    open_cell = [f'<c r="{column_letter(k + 1)}' for k in range(len(styles))]
+    ids = [style_ids[st] for st in styles]
+    as_text = [f'" s="{i}" t="inlineStr"><is>' for i in ids]
+    as_number = [f'" s="{i}"><v>' for i in ids]
+    empty = [f'" s="{i}"/>' for i in ids]
+    texts: dict[str, str] = {}
+    serials: dict[date, str] = {}
+    out: list[str] = []
+    r = block.first_row
+    for values in block.rows():
+        rs = str(r)
+        out.append(
+            f'<row r="{rs}" ht="{_num(heights[r])}" customHeight="1">' if r in heights else f'<row r="{rs}">'
+        )
+        for k, v in enumerate(values):
+            if v is None:
+                continue
+            t = type(v)
+            if t is str:
+                if not v:
+                    out += (open_cell[k], rs, empty[k])
+                    continue
+                tail = texts.get(v)
+                if tail is None:
+                    space = ' xml:space="preserve"' if v != v.strip() or "\n" in v or "\t" in v else ""
+                    tail = f"<t{space}>{escape_text(v)}</t></is></c>"
+                    if len(texts) < 100_000:  # IDs repeat; transaction refs mostly do not
+                        texts[v] = tail
+                out += (open_cell[k], rs, as_text[k], tail)
+            elif t is Decimal and v.is_finite():
+                out += (open_cell[k], rs, as_number[k], str(v), "</v></c>")
+            elif t is date:
+                serial = serials.get(v)
+                if serial is None:
+                    serial = serials[v] = str(v.toordinal() - EPOCH)
+                out += (open_cell[k], rs, as_number[k], serial, "</v></c>")
+            else:
+                out.append(_cell_xml(Cell(r, k + 1, v, styles[k]), ids[k]))
+        out.append("</row>")
+        if len(out) > CHUNK_CELLS * 4:
+            yield "".join(out).encode("utf-8")
+            out = []
+        r += 1
     yield "".join(out).encode("utf-8")
 
 
