@@ -338,3 +338,37 @@ def test_chunk_size_and_unseekable_output_do_not_change_a_byte(monkeypatch):
     assert whole.getvalue() == piped.getvalue() == chunked.getvalue()
     with zipfile.ZipFile(whole) as z:
         assert z.testzip() is None
+
+
+def test_ledger_rows_rendered_from_the_row_block_equal_the_cell_by_cell_rendering():
+    # the fast path (per-column prefixes, caches) against _cell_xml on the same cells, with
+    # hostile and repeated texts, an empty string, spaces to preserve and a non-Decimal number
+
+    from scrm_xl.layout import RowBlock
+
+    rows = [
+        ("Return", "Returns!A2", date(2026, 1, 5), "2026-01", HOSTILE_GOAL, " I1 ", "", Decimal("1234.50")),
+        ("Return", "Returns!A3", date(2026, 1, 5), "2026-01", HOSTILE_GOAL, "a_x0041_<b>&", None, 2.5),
+        ("Cost", "Costs!A2", date(2026, 2, 1), "2026-02", CONTROL_GOAL, "I1", "x\ny", Decimal("-0.00")),
+    ]
+    styles = ("text", "text", "date", "text", "text", "text", "text", "money")
+    block = RowBlock(5, styles, lambda: iter(rows))
+    lay, _ = layout(results())
+    ids = {name: n for n, name in enumerate(lay.styles)}
+    fast = b"".join(writer._block_xml(block, ids, {})).decode()
+    slow = "".join(
+        f'<row r="{r}">' + "".join(writer._cell_xml(c, ids[c.style]) for c in block if c.row == r) + "</row>"
+        for r in (5, 6, 7)
+    )
+
+    def cells(xml):
+        root = etree.fromstring(f'<sheetData xmlns="{writer.MAIN}">{xml}</sheetData>')
+        out = {}
+        for c in root.iter(f"{{{writer.MAIN}}}c"):
+            v = c.findtext(f"{{{writer.MAIN}}}v")
+            t = "".join(c.itertext()) if c.get("t") == "inlineStr" else None
+            out[c.get("r")] = (c.get("s"), c.get("t"), t, None if v is None else float(v))
+        return out
+
+    assert cells(fast) == cells(slow)
+    assert len(cells(fast)) == 23  # the one None is no cell
