@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -85,6 +85,26 @@ class Chart:
 
 
 @dataclass(frozen=True, slots=True)
+class PageSetup:
+    """How a sheet prints, in words both writers (OOXML and xlwings) translate.
+
+    The default is what a finance reader expects on paper: landscape, every column on one
+    page width (as many pages down as needed), narrow margins, and a footer with the sheet
+    name, the file name and "Page X of Y"."""
+
+    landscape: bool = True
+    fit_width: int = 1  # pages across; 0 = no fitting (100 % scale)
+    fit_height: int = 0  # pages down; 0 = as many as needed
+    repeat_rows: tuple[int, int] | None = None  # (first, last) rows printed atop every page
+    margins: tuple[float, float, float, float] = (0.4, 0.4, 0.6, 0.7)  # left, right, top, bottom (inches)
+    header_margin: float = 0.3  # inches from the edge
+    footer_margin: float = 0.3
+    # left, centre, right footer in Excel's header/footer codes (&A sheet, &F file, &P page, &N pages)
+    footer: tuple[str, str, str] = ("&A", "&F", "Page &P of &N")
+    row_breaks: tuple[int, ...] = ()  # a page break above each of these rows
+
+
+@dataclass(frozen=True, slots=True)
 class SheetLayout:
     name: str
     cells: Iterable[Cell]  # sorted by row, then column; may be lazy (the Ledger): iterate, don't index
@@ -94,6 +114,7 @@ class SheetLayout:
     freeze: tuple[int, int] | None = None  # first unfrozen (row, col), e.g. (5, 1) = A5
     heights: tuple[tuple[int, float], ...] = ()  # (row, height in points) where not the default
     charts: tuple[Chart, ...] = ()
+    page: PageSetup = PageSetup()
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +143,7 @@ def styles_for(currency: str) -> dict[str, Style]:
         "header": Style(bold=True, fill=HEADER_FILL, wrap=True, border_bottom=True),
         "header_right": Style(bold=True, fill=HEADER_FILL, wrap=True, border_bottom=True, align="right"),
         "text": Style(),
-        "date": Style(num_format="yyyy-mm-dd"),
+        "date": Style(num_format="yyyy-mm-dd", align="center"),  # never flush against the next column
         "money": Style(num_format=money),
         "percent": Style(num_format=percent),
         "number": Style(num_format="#,##0.00"),
@@ -131,10 +152,21 @@ def styles_for(currency: str) -> dict[str, Style]:
         "total_label": Style(bold=True, fill=TOTAL_FILL, border_top=True),
         "total_money": Style(num_format=money, bold=True, fill=TOTAL_FILL, border_top=True),
         "total_percent": Style(num_format=percent, bold=True, fill=TOTAL_FILL, border_top=True),
-        "total_text": Style(bold=True, fill=TOTAL_FILL, border_top=True),
-        "error": Style(bold=True, color="C00000"),
-        "warning": Style(bold=True, color="9C5700"),
-        "info": Style(color="1F4E79"),
+        "total_text": Style(bold=True, fill=TOTAL_FILL, border_top=True, align="right"),
+        "text_right": Style(align="right"),
+        "text_center": Style(align="center"),
+        "text_wrap": Style(wrap=True),
+        # left-aligned, hence top-aligned: they sit beside wrapped messages on Checks
+        "error": Style(bold=True, color="C00000", align="left"),
+        "warning": Style(bold=True, color="9C5700", align="left"),
+        "info": Style(color="1F4E79", align="left"),
+        "text_top": Style(align="left"),
+        # the ROI sheet's "Programme at a glance": the answer first, a little larger
+        "glance_label": Style(size=12),
+        "glance_money": Style(num_format=money, bold=True, size=12),
+        "glance_percent": Style(num_format=percent, bold=True, size=12),
+        "glance_months": Style(num_format='[=1]0 "month";0 "months"', bold=True, size=12, align="right"),
+        "glance_text": Style(bold=True, size=12, align="right"),
     }
 
 
@@ -148,7 +180,9 @@ class _Sheet:
         self.merges: list[str] = []
         self.widths: dict[int, float] = {}
         self.charts: list[Chart] = []
+        self.heights: dict[int, float] = {}  # rows taller than the default (wrapped text), in points
         self.freeze: tuple[int, int] | None = None
+        self.page = PageSetup()
         self._issues = issues
 
     def put(self, row: int, col: int, value: Value, style: str = "text", formula: str | None = None) -> str:
@@ -164,6 +198,38 @@ class _Sheet:
         self.put(row, 1, text, style)
         self.merges.append(f"A{row}:{column_letter(last_col)}{row}")
 
+    def keep_whole(self, starts: list[int], last: int) -> tuple[int, ...]:
+        """Page breaks so that no table is split across printed pages when it fits on one.
+
+        ``starts`` are the tables' first rows (the last table ends at ``last``). Printed one
+        page wide, a page holds a number of sheet rows that follows from the sheet's width;
+        we estimate it for the smaller of A4 and Letter landscape, less our margins, with a
+        little slack, since Excel and LibreOffice round their scale differently."""
+        page = PageSetup()
+        width_in = min(11.69, 11.0) - page.margins[0] - page.margins[1]
+        height_in = min(8.27, 8.5) - page.margins[2] - page.margins[3]
+        sheet_px = sum(int(w * 7 + 5) for w in self.widths.values()) + 64 * max(
+            0, max((c.col for c in self.cells.values()), default=0) - len(self.widths)
+        )
+        scale = min(1.0, width_in * 96 / max(sheet_px, 1))
+        capacity = height_in * 96 / scale * 0.92
+        heights = {c.row: 40.0 for c in self.cells.values() if c.style.startswith("header")}
+        px = lambda r: heights.get(r, 20.0)  # noqa: E731
+        breaks, used, row = [], 0.0, 1
+        ends = [s - 1 for s in starts[1:]] + [last]
+        for start, end in zip(starts, ends, strict=True):
+            before = sum(px(r) for r in range(row, start))  # blank rows between tables
+            size = sum(px(r) for r in range(start, end + 1))
+            if used + before + size > capacity and used > 0:
+                breaks.append(start)
+                used = size
+            else:
+                used += before + size
+            while used > capacity:  # a table longer than a page flows on
+                used -= capacity
+            row = end + 1
+        return tuple(breaks)
+
     def done(self, body: Iterable[Cell] | None = None, extent: tuple[int, int] | None = None) -> SheetLayout:
         """The finished sheet; ``body`` (with its ``extent``) appends lazily made cells below ours."""
         cells = tuple(self.cells[k] for k in sorted(self.cells))
@@ -178,9 +244,15 @@ class _Sheet:
             widths=tuple(sorted(self.widths.items())),
             freeze=self.freeze,
             heights=tuple(
-                sorted({c.row: 30.0 for c in self.cells.values() if c.style.startswith("header")}.items())
+                sorted(
+                    (
+                        {c.row: 30.0 for c in self.cells.values() if c.style.startswith("header")}
+                        | self.heights
+                    ).items()
+                )
             ),
             charts=tuple(self.charts),
+            page=self.page,
         )
 
 
@@ -206,66 +278,24 @@ LEDGER_HEADERS = (
     ("Kind", "text", 9),
     ("Source", "text", 14),
     ("Date", "date", 11),
-    ("Period", "text", 9),
+    ("Period", "text", 10),
     ("Goal ID", "text", 10),
     ("Initiative ID", "text", 12),
     ("Channel", "text", 16),
     ("Type / category", "text", 17),
     ("Confidence", "text", 11),
     ("Transaction ref", "text", 16),
-    ("Amount", "money", 14),
+    ("Amount", "money", 15),
     ("Attribution", "percent", 11),
     ("Gross margin", "percent", 11),
     ("Credit share", "percent", 11),
-    ("Counted", "money", 14),
-    ("Via", "text", 12),
+    ("Counted", "money", 15),
+    ("Via", "text_center", 12),
     ("Touchpoint", "text", 16),
 )
 LEDGER_FIRST_ROW = 5
 RETURN, COST = "Return", "Cost"
 NONE_LABEL = "(none)"
-
-
-@dataclass(frozen=True, slots=True)
-class _Line:
-    kind: str
-    source: CellRef  # shown as text ("Returns!E2"); kept as the record's own object to save memory
-    date: date
-    period: str
-    goal: str | None
-    initiative: str | None
-    channel: str | None
-    type: str
-    confidence: str | None
-    tx: str | None
-    amount: Decimal
-    attribution: Decimal | None
-    margin: Decimal | None
-    share: Decimal | None
-    counted: Decimal
-    via: str | None
-    touchpoint: CellRef | None
-
-    def cells(self) -> tuple[Value, ...]:
-        return (
-            self.kind,
-            str(self.source),
-            self.date,
-            self.period,
-            self.goal,
-            self.initiative,
-            self.channel,
-            self.type,
-            self.confidence,
-            self.tx,
-            self.amount,
-            self.attribution,
-            self.margin,
-            self.share,
-            self.counted,
-            self.via,
-            str(self.touchpoint) if self.touchpoint else None,
-        )
 
 
 # column keys used in formulas -> 1-based Ledger column
@@ -294,57 +324,146 @@ def _period_finder(results: Results) -> Callable[[date], str]:
     return period_of
 
 
-def _ledger_lines(results: Results) -> list[_Line]:
-    channel_of = {i.id: (i.channel or NONE_LABEL) for i in results.initiatives}
-    period_of = _period_finder(results)
-    lines = [
-        _Line(
-            RETURN,
-            x.source,
-            x.date,
-            period_of(x.date),
-            x.goal_id,
-            x.initiative_id,
-            channel_of.get(x.initiative_id, NONE_LABEL),
-            x.return_type,
-            x.confidence,
-            x.transaction_ref,
-            x.amount,
-            x.attribution,
-            x.margin,
-            x.credit_share,
-            x.counted,
-            x.via,
-            x.touchpoint,
-        )
-        for x in results.ledger
-    ]
-    lines += [
-        _Line(
-            COST,
-            c.source,
-            c.date,
-            c.period,
-            c.goal_id,
-            c.initiative_id,
-            channel_of.get(c.initiative_id) if c.initiative_id else None,
-            c.category or NONE_LABEL,
-            None,
-            None,
-            c.amount,
-            None,
-            None,
-            None,
-            c.amount,
-            None,
-            None,
-        )
-        for c in results.cost_lines
-    ]
-    return lines
+class _Group:
+    """Ledger lines that agree on every column a SUMIFS criterion looks at, with the sum of
+    their Counted: formulas are evaluated over a few thousand groups instead of a million
+    lines. Main groups leave ``date`` None; date groups leave goal, initiative and channel None."""
+
+    __slots__ = ("kind", "goal", "initiative", "channel", "type", "confidence", "date", "counted")
+
+    def __init__(self, kind, goal, initiative, channel, type_, confidence, day, counted) -> None:
+        self.kind, self.goal, self.initiative, self.channel = kind, goal, initiative, channel
+        self.type, self.confidence, self.date, self.counted = type_, confidence, day, counted
 
 
-Pred = Callable[[_Line], bool]
+class _LedgerTable:
+    """The Ledger's lines, straight from the Results: rows of values made on demand (never a
+    list of a million line objects), and the groups the SUMIFS checks sum over, made in one pass."""
+
+    TEXT_COLUMNS = ((5, 4), (6, 5), (7, 6), (8, 7), (10, 9))  # (column, index in a row) of user text
+
+    def __init__(self, results: Results) -> None:
+        self.results = results
+        self.count = len(results.ledger) + len(results.cost_lines)
+        self.channel_of = {i.id: (i.channel or NONE_LABEL) for i in results.initiatives}
+        self.period_of = _period_finder(results)
+        self.long_rows: set[int] = set()  # rows with a text over Excel's limit, to cut and report
+
+    def rows(self) -> Iterator[tuple[Value, ...]]:
+        """One tuple per Ledger line in LEDGER_HEADERS' order: returns first, then costs."""
+        channel_of, period_of = self.channel_of, self.period_of
+        periods: dict[date, str] = {}
+        refs: dict[tuple[str, int], str] = {}
+
+        def ref(c: CellRef) -> str:  # str(CellRef), with the sheet and column letter made once
+            prefix = refs.get((c.sheet, c.col))
+            if prefix is None:
+                prefix = refs[(c.sheet, c.col)] = str(CellRef(c.sheet, 1, c.col))[:-1]
+            return prefix + str(c.row)
+
+        def period(day: date) -> str:
+            label = periods.get(day)
+            if label is None:
+                label = periods[day] = period_of(day)
+            return label
+
+        n = 0
+        for x in self.results.ledger:
+            row = (
+                RETURN,
+                ref(x.source),
+                x.date,
+                period(x.date),
+                x.goal_id,
+                x.initiative_id,
+                channel_of.get(x.initiative_id, NONE_LABEL),
+                x.return_type,
+                x.confidence,
+                x.transaction_ref,
+                x.amount,
+                x.attribution,
+                x.margin,
+                x.credit_share,
+                x.counted,
+                x.via,
+                ref(x.touchpoint) if x.touchpoint else None,
+            )
+            yield self._cut(row) if n in self.long_rows else row
+            n += 1
+        for c in self.results.cost_lines:
+            row = (
+                COST,
+                ref(c.source),
+                c.date,
+                c.period,
+                c.goal_id,
+                c.initiative_id,
+                channel_of.get(c.initiative_id) if c.initiative_id else None,
+                c.category or NONE_LABEL,
+                None,
+                None,
+                c.amount,
+                None,
+                None,
+                None,
+                c.amount,
+                None,
+                None,
+            )
+            yield self._cut(row) if n in self.long_rows else row
+            n += 1
+
+    @staticmethod
+    def _cut(row: tuple[Value, ...]) -> tuple[Value, ...]:
+        return tuple(v[:MAX_TEXT] if isinstance(v, str) else v for v in row)
+
+    def groups(self) -> tuple[list[_Group], list[_Group]]:
+        """(main groups, date groups), and the rows with an overlong text noted on the way."""
+        main: dict[tuple, Decimal] = {}
+        by_date: dict[tuple, Decimal] = {}
+        channel_of = self.channel_of
+        n = 0
+        for x in self.results.ledger:
+            channel = channel_of.get(x.initiative_id, NONE_LABEL)
+            key = (RETURN, x.goal_id, x.initiative_id, channel, x.return_type, x.confidence)
+            main[key] = main.get(key, 0) + x.counted
+            key = (RETURN, x.return_type, x.confidence, x.date)
+            by_date[key] = by_date.get(key, 0) + x.counted
+            if len(x.transaction_ref or "") > MAX_TEXT or len(x.goal_id or "") > MAX_TEXT:
+                self.long_rows.add(n)
+            n += 1
+        for c in self.results.cost_lines:
+            channel = channel_of.get(c.initiative_id) if c.initiative_id else None
+            category = c.category or NONE_LABEL
+            key = (COST, c.goal_id, c.initiative_id, channel, category, None)
+            main[key] = main.get(key, 0) + c.amount
+            key = (COST, category, None, c.date)
+            by_date[key] = by_date.get(key, 0) + c.amount
+            if len(category) > MAX_TEXT or len(c.goal_id or "") > MAX_TEXT:
+                self.long_rows.add(n)
+            n += 1
+        for (_, goal, initiative, channel, type_, _), _sum in main.items():
+            if max(len(goal or ""), len(initiative or ""), len(channel or ""), len(type_ or "")) > MAX_TEXT:
+                self.long_rows.update(self._rows_with_long_text())
+                break
+        return (
+            [_Group(k, g, i, ch, t, conf, None, v) for (k, g, i, ch, t, conf), v in main.items()],
+            [_Group(k, None, None, None, t, conf, d, v) for (k, t, conf, d), v in by_date.items()],
+        )
+
+    def _rows_with_long_text(self) -> set[int]:
+        # rare (an ID over 32,767 characters): a second pass over the rows finds them exactly
+        saved, self.long_rows = self.long_rows, set()
+        found = {
+            n
+            for n, row in enumerate(self.rows())
+            if any(len(row[k] or "") > MAX_TEXT for _, k in self.TEXT_COLUMNS)
+        }
+        self.long_rows = saved
+        return found
+
+
+Pred = Callable[[_Group], bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -366,18 +485,18 @@ class _Sums:
     Evaluation goes through indexes (per column value, and by date), so a ledger of a
     million lines costs each formula only the lines of its slice, not the whole ledger."""
 
-    def __init__(self, lines: list[_Line]) -> None:
-        self.lines = lines
-        last = LEDGER_FIRST_ROW + max(len(lines), 1) - 1
+    def __init__(self, table: _LedgerTable) -> None:
+        self.lines, self.dated = table.groups()
+        last = LEDGER_FIRST_ROW + max(table.count, 1) - 1
         self._range = {
             k: f"Ledger!${column_letter(c)}${LEDGER_FIRST_ROW}:${column_letter(c)}${last}"
             for k, c in _COL.items()
         }
-        self._index: dict[str, dict[str, list[_Line]]] = {}
-        self._by_date: list[_Line] | None = None
+        self._index: dict[str, dict[str, list[_Group]]] = {}
+        self._by_date: list[_Group] | None = None
         self._dates: list[date] = []
 
-    def _bucket(self, key: str, folded: str) -> list[_Line]:
+    def _bucket(self, key: str, folded: str) -> list[_Group]:
         index = self._index.get(key)
         if index is None:
             index = self._index[key] = {}
@@ -385,20 +504,21 @@ class _Sums:
                 index.setdefault((getattr(x, key) or "").casefold(), []).append(x)
         return index.get(folded, [])
 
-    def _span(self, first: date, last: date) -> list[_Line]:
+    def _span(self, first: date, last: date) -> list[_Group]:
         if self._by_date is None:
-            self._by_date = sorted(self.lines, key=lambda x: x.date)
+            self._by_date = sorted(self.dated, key=lambda x: x.date)
             self._dates = [x.date for x in self._by_date]
         return self._by_date[bisect_left(self._dates, first) : bisect_right(self._dates, last)]
 
     def sumifs(self, conds: Iterable[_Cond]) -> tuple[str, Decimal]:
         conds = list(conds)
         args = "".join(f",{self._range[c.key]},{c.crit}" for c in conds)
-        candidates: list[_Line] = self.lines
+        dated = any(c.key == "date" for c in conds)
+        candidates: list[_Group] = self.dated if dated else self.lines
         for c in conds:
             narrower = (
                 self._bucket(c.key, c.eq)
-                if c.eq is not None
+                if c.eq is not None and not dated
                 else self._span(*c.span)
                 if c.span is not None
                 else None
@@ -445,6 +565,20 @@ FIGURE_HEADERS = (
 )
 BLOCK = 5  # figures start in column E in every ROI table
 ROI_LAST_COL = 17
+GLANCE_ROW = 5
+GLANCE = (
+    "Investment",
+    "Return (expected)",
+    "Net return (expected)",
+    "ROI conservative",
+    "ROI expected",
+    "ROI optimistic",
+    "Payback",
+    "NPV",
+)
+CHART_HEIGHT = 300  # pixels; a default row is 20 pixels high
+CHART_WIDTH = 6 * 103 - 10  # six 14-character columns (103 pixels each), a little air between the two
+CHART_ROWS = -(-CHART_HEIGHT // 20)
 
 
 class _Roi:
@@ -514,8 +648,10 @@ class _Roi:
         return self.s.put(row, col, value, "total_money" if total else "money", formula)
 
     def headers(self, row: int, labels: Iterable[tuple[int, str]]) -> None:
-        for col, label in labels:
-            self.s.put(row, col, label, "header" if col < BLOCK else "header_right")
+        """One table's header row, shaded without gaps from column A to its last column."""
+        labels = dict(labels)
+        for col in range(1, max(labels) + 1):
+            self.s.put(row, col, labels.get(col), "header" if col < BLOCK else "header_right")
 
     def build(self) -> SheetLayout:
         r, s = self.r, self.s
@@ -536,19 +672,63 @@ class _Roi:
             "note",
             17,
         )
-        row = 5
         s.freeze = (5, 3)
+        # the answer first: the headline figures on the left, the two charts beside them,
+        # then the tables below both (charts never cover a table, and all print on the page)
+        row = GLANCE_ROW + max(len(GLANCE) + 1, CHART_ROWS) + 1
+        tables = [row]  # each table's first row (its section title), for the page breaks
         row = self.goals(row) + 2
+        tables.append(row)
         row, period_rows = self.periods(row)
+        tables.append(row + 2)
         row = self.initiatives(row + 2) + 2
+        tables.append(row)
         row = self.channels(row) + 2
-        self.categories(row)
-        for col, width in ((1, 12), (2, 32), (3, 14), (4, 16)):
+        tables.append(row)
+        last = self.categories(row)
+        self.glance(GLANCE_ROW)
+        for col, width in ((1, 12), (2, 32), (3, 16), (4, 16)):
             s.widths[col] = width
         for col in range(BLOCK, ROI_LAST_COL + 1):
             s.widths[col] = 14
         self.charts(period_rows)
+        s.page = PageSetup(row_breaks=s.keep_whole(tables, last))
         return s.done()
+
+    def glance(self, row: int) -> None:
+        """Programme at a glance: references to the goals table's Total row (live in Excel),
+        payback and NPV as the engine's values (they are not formulas anywhere)."""
+        r, s, t = self.r, self.s, self.total_row
+        s.put(row, 1, "Programme at a glance", "section")
+        for col in (2, 3):
+            s.put(row, col, None, "section")
+        f = r.totals
+        refs = {
+            "Investment": (f.investment, BLOCK),
+            "Return (expected)": (f.returns_by_scenario.expected, BLOCK + 4),
+            "Net return (expected)": (f.net_return, BLOCK + 7),
+            "ROI conservative": (f.roi.conservative, BLOCK + 8),
+            "ROI expected": (f.roi.expected, BLOCK + 9),
+            "ROI optimistic": (f.roi.optimistic, BLOCK + 10),
+        }
+        for label in GLANCE:
+            row += 1
+            s.put(row, 1, label, "glance_label")
+            if label in refs:
+                value, col = refs[label]
+                percent = label.startswith("ROI")
+                cached = value if value is not None else ""
+                style = "glance_percent" if percent else "glance_money"
+                s.put(row, 3, cached, style, f"{column_letter(col)}{t}")
+            elif label == "Payback":
+                if r.payback_months is not None:
+                    s.put(row, 3, r.payback_months, "glance_months")
+                else:
+                    s.put(row, 3, "not reached", "glance_text")
+            elif r.npv is not None:
+                s.put(row, 3, r.npv, "glance_money")
+            else:
+                s.put(row, 3, "needs a discount rate", "glance_text")
 
     def goals(self, row: int) -> int:
         r, s = self.r, self.s
@@ -578,7 +758,7 @@ class _Roi:
                 row,
                 16,
                 g.payback_months if g.payback_months is not None else "not reached",
-                "integer" if g.payback_months is not None else "text",
+                "integer" if g.payback_months is not None else "text_right",
             )
             s.put(row, 17, g.npv, "money")
         self.goal_rows = (first, row)
@@ -591,7 +771,7 @@ class _Roi:
         s.put(row, BLOCK, r.unallocated_investment, "money", f"{inv_col}{total_row}-{goal_inv}")
         allocated = sum((g.figures.investment for g in r.goals), Decimal(0))
         self.check(row, BLOCK, r.unallocated_investment, r.totals.investment - allocated)
-        row = total_row
+        row = self.total_row = total_row
         s.put(row, 1, "Total", "total_label")
         for col in (2, 3, 4):
             s.put(row, col, None, "total_label")
@@ -718,7 +898,7 @@ class _Roi:
 
     def charts(self, period_rows: tuple[int, int]) -> None:
         first, last = period_rows
-        s, anchor_col = self.s, ROI_LAST_COL + 2
+        s, anchor_col = self.s, BLOCK
         if last >= first:
             s.charts.append(
                 Chart(
@@ -729,9 +909,11 @@ class _Roi:
                         Series("Cumulative investment", f"ROI!$H${first}:$H${last}"),
                         Series("Cumulative return (expected)", f"ROI!$I${first}:$I${last}"),
                     ),
-                    row=5,
+                    row=GLANCE_ROW,
                     col=anchor_col,
                     y_format=self.money_format(),
+                    width=CHART_WIDTH,
+                    height=CHART_HEIGHT,
                 )
             )
         g1, g2 = self.goal_rows
@@ -748,14 +930,17 @@ class _Roi:
                         )
                         for k, name in enumerate(("Conservative", "Expected", "Optimistic"))
                     ),
-                    row=22,
-                    col=anchor_col,
+                    row=GLANCE_ROW,
+                    col=anchor_col + 6,
                     y_format="0%",
+                    width=CHART_WIDTH,
+                    height=CHART_HEIGHT,
                 )
             )
 
     def money_format(self) -> str:
-        return styles_for(self.r.program.currency)["money"].num_format
+        # whole units on a chart axis: the cents are in the table
+        return styles_for(self.r.program.currency)["money"].num_format.replace(".00", "")
 
 
 def _show(x: Decimal | None) -> str:
@@ -794,7 +979,7 @@ def _kpi(results: Results, issues: list[Issue]) -> SheetLayout:
         "Status",
     )
     for col, h in enumerate(headers, 1):
-        s.put(row, col, h, "header")
+        s.put(row, col, h, "header_right" if 5 <= col <= 9 else "header")
     s.freeze = (row + 1, 3)
     for g in results.goals:
         row += 1
@@ -871,22 +1056,27 @@ class _Chain:
         return True
 
 
-class _LedgerRows:
-    def __init__(self, lines: list[_Line]) -> None:
-        self.lines = lines
+class RowBlock:
+    """Cells given row by row, for a table too long to hold as Cell objects (the Ledger).
 
-    def __iter__(self):
-        styles = [style for _, style, _ in LEDGER_HEADERS]
-        for n, line in enumerate(self.lines):
-            row = LEDGER_FIRST_ROW + n
-            for col, value in enumerate(line.cells(), 1):
+    ``rows()`` yields one tuple of values per row, from ``first_row`` down; column k (from A)
+    has style ``styles[k]``; a None value is no cell. Iterating yields the same cells as Cell
+    objects, so any writer can treat it as a plain iterable of cells; the OOXML writer renders
+    the rows directly, without making a Cell per value."""
+
+    def __init__(self, first_row: int, styles: tuple[str, ...], rows: Callable[[], Iterable[tuple]]) -> None:
+        self.first_row, self.styles, self.rows = first_row, styles, rows
+
+    def __iter__(self) -> Iterator[Cell]:
+        styles = self.styles
+        for n, values in enumerate(self.rows()):
+            row = self.first_row + n
+            for col, value in enumerate(values, 1):
                 if value is not None:
-                    if isinstance(value, str) and len(value) > MAX_TEXT:
-                        value = value[:MAX_TEXT]  # reported by _ledger
                     yield Cell(row, col, value, styles[col - 1])
 
 
-def _ledger(results: Results, lines: list[_Line], issues: list[Issue]) -> SheetLayout:
+def _ledger(results: Results, table: _LedgerTable, issues: list[Issue]) -> SheetLayout:
     s = _Sheet("Ledger", issues)
     s.title(1, "Ledger: every counted return and every cost line", "title", 10)
     s.title(
@@ -897,22 +1087,30 @@ def _ledger(results: Results, lines: list[_Line], issues: list[Issue]) -> SheetL
         17,
     )
     header_row = LEDGER_FIRST_ROW - 1
-    for col, (name, _, width) in enumerate(LEDGER_HEADERS, 1):
-        s.put(header_row, col, name, "header")
+    for col, (name, style, width) in enumerate(LEDGER_HEADERS, 1):
+        s.put(header_row, col, name, "header" if style.startswith("text") else "header_right")
         s.widths[col] = width
-    text_fields = ((5, "goal"), (6, "initiative"), (7, "channel"), (8, "type"), (10, "tx"))
-    for n, line in enumerate(lines):
-        for col, attr in text_fields:
-            if len(getattr(line, attr) or "") > MAX_TEXT:
-                issues.append(
-                    warning(
-                        CellRef("Ledger", LEDGER_FIRST_ROW + n, col),
-                        f"text cut to Excel's {MAX_TEXT} characters",
-                    )
-                )
+    if table.long_rows:
+        saved, table.long_rows = table.long_rows, set()
+        for n, row in enumerate(table.rows()):
+            if n in saved:
+                for col, k in table.TEXT_COLUMNS:
+                    if len(row[k] or "") > MAX_TEXT:
+                        issues.append(
+                            warning(
+                                CellRef("Ledger", LEDGER_FIRST_ROW + n, col),
+                                f"text cut to Excel's {MAX_TEXT} characters",
+                            )
+                        )
+        table.long_rows = saved
     s.freeze = (LEDGER_FIRST_ROW, 1)
-    extent = (LEDGER_FIRST_ROW + len(lines) - 1, len(LEDGER_HEADERS)) if lines else None
-    return s.done(_LedgerRows(lines), extent)
+    s.page = PageSetup(repeat_rows=(header_row, header_row))
+    extent = (LEDGER_FIRST_ROW + table.count - 1, len(LEDGER_HEADERS)) if table.count else None
+    styles = tuple(style for _, style, _ in LEDGER_HEADERS)
+    return s.done(RowBlock(LEDGER_FIRST_ROW, styles, table.rows), extent)
+
+
+MESSAGE_WIDTH = 90
 
 
 def _checks(results: Results, issues: list[Issue]) -> SheetLayout:
@@ -929,24 +1127,30 @@ def _checks(results: Results, issues: list[Issue]) -> SheetLayout:
     for issue in results.issues:
         row += 1
         s.put(row, 1, issue.severity.value, issue.severity.value)
-        s.put(row, 2, issue.where or "(workbook)")
-        s.put(row, 3, issue.message)
+        s.put(row, 2, issue.where or "(workbook)", "text_top")
+        s.put(row, 3, issue.message, "text_wrap")
+        # neither Excel nor LibreOffice grows a row for wrapped text on opening a file: we size
+        # it, counting a character per unit of column width (a little generous for most text)
+        lines = sum(max(1, -(-len(part) // MESSAGE_WIDTH)) for part in issue.message[:MAX_TEXT].split("\n"))
+        if lines > 1:
+            s.heights[row] = min(15.0 * lines, 409.0)  # Excel's tallest row
     if not results.issues:
         s.put(5, 1, "No problems found.", "text")
     s.freeze = (5, 1)
-    s.widths.update({1: 10, 2: 18, 3: 90})
+    s.page = PageSetup(repeat_rows=(4, 4))
+    s.widths.update({1: 10, 2: 18, 3: MESSAGE_WIDTH})
     return s.done()
 
 
 def layout(results: Results) -> tuple[Layout, list[Issue]]:
     """Lay out the ROI, KPI, Ledger and Checks sheets for ``results``."""
     issues: list[Issue] = []
-    lines = _ledger_lines(results)
-    sums = _Sums(lines)
+    table = _LedgerTable(results)
+    sums = _Sums(table)  # one pass over the lines; the Ledger's rows are made again when written
     sheets = (
         _Roi(results, sums, issues).build(),
         _kpi(results, issues),
-        _ledger(results, lines, issues),
+        _ledger(results, table, issues),
         _checks(results, issues),
     )
     return Layout(sheets, styles_for(results.program.currency)), issues

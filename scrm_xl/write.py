@@ -31,7 +31,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from .layout import Chart, Layout, SheetLayout, Style, layout
+from .layout import Cell, Chart, Layout, PageSetup, RowBlock, SheetLayout, Style, layout
 from .model import Issue, column_letter
 from .results import Results
 from .schema import OUTPUT_SHEETS
@@ -483,7 +483,7 @@ def _edit(pkg: _Package, lay: Layout) -> list[tuple[str, Part]]:
             el.set("sheetId", str(next_id))
             el.set(_q(REL_NS, "id"), rid)
     order = {s.get("name"): i for i, s in enumerate(sheets_el)}
-    _set_marks(wb, [order[s.name] for s in lay.sheets])
+    _set_marks(wb, [order[s.name] for s in lay.sheets], list(lay.sheets))
     _set_full_calc(wb)
     pkg.put_xml(wb_part, wb)
     pkg.put_xml(wb_rels_part, wb_rels)
@@ -565,10 +565,16 @@ def _child(parent: etree._Element, tag: str, order: tuple[str, ...]) -> etree._E
     return el
 
 
-def _set_marks(wb: etree._Element, indices: list[int]) -> None:
+PRINT_TITLES = "_xlnm.Print_Titles"
+
+
+def _set_marks(wb: etree._Element, indices: list[int], sheets: list[SheetLayout]) -> None:
+    """Our ownership marks and our sheets' print titles (rows repeated on every printed page);
+    old ones are removed first, so a second run writes the same names in the same order."""
     names = _child(wb, "definedNames", _WB_ORDER)
+    ours = {str(i) for i in indices}
     for dn in list(names):
-        if dn.get("name") == MARK_NAME:
+        if dn.get("name") == MARK_NAME or (dn.get("name") == PRINT_TITLES and dn.get("localSheetId") in ours):
             names.remove(dn)
     for index in sorted(indices):
         dn = etree.SubElement(names, _q(MAIN, "definedName"))
@@ -576,6 +582,17 @@ def _set_marks(wb: etree._Element, indices: list[int]) -> None:
         dn.set("localSheetId", str(index))
         dn.set("hidden", "1")
         dn.text = MARK_VALUE
+    for index, sheet in sorted(zip(indices, sheets, strict=True), key=lambda p: p[0]):
+        if sheet.page.repeat_rows:
+            first, last = sheet.page.repeat_rows
+            dn = etree.SubElement(names, _q(MAIN, "definedName"))
+            dn.set("name", PRINT_TITLES)
+            dn.set("localSheetId", str(index))
+            dn.text = f"{_sheet_ref(sheet.name)}!${first}:${last}"
+
+
+def _sheet_ref(name: str) -> str:
+    return name if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) else "'" + name.replace("'", "''") + "'"
 
 
 def _set_full_calc(wb: etree._Element) -> None:
@@ -848,7 +865,9 @@ def _sheet_xml(sheet: SheetLayout, style_ids: dict[str, int], drawing_rel: str |
     out = [
         XML_DECL.decode(),
         f'<worksheet xmlns="{MAIN}" xmlns:r="{REL_NS}">',
-        '<sheetPr><tabColor rgb="FF1F4E79"/></sheetPr>',
+        '<sheetPr><tabColor rgb="FF1F4E79"/>'
+        + ('<pageSetUpPr fitToPage="1"/>' if sheet.page.fit_width or sheet.page.fit_height else "")
+        + "</sheetPr>",
     ]
     if sheet.extent:
         last_row, last_col = sheet.extent
@@ -872,7 +891,12 @@ def _sheet_xml(sheet: SheetLayout, style_ids: dict[str, int], drawing_rel: str |
     out = []
     heights = dict(sheet.heights)
     current = None
-    for c in sheet.cells:
+    block = getattr(sheet.cells, "body", None)
+    if isinstance(block, RowBlock) and all(c.row < block.first_row for c in sheet.cells.head):
+        cells: Iterable = sheet.cells.head  # the block's rows are rendered below, without Cells
+    else:
+        cells, block = sheet.cells, None
+    for c in cells:
         if c.row != current:
             if current is not None:
                 out.append("</row>")
@@ -885,17 +909,92 @@ def _sheet_xml(sheet: SheetLayout, style_ids: dict[str, int], drawing_rel: str |
         out.append(_cell_xml(c, style_ids[c.style]))
     if current is not None:
         out.append("</row>")
+    if block is not None:
+        yield "".join(out).encode("utf-8")
+        out = []
+        yield from _block_xml(block, style_ids, heights)
     out.append("</sheetData>")
     if sheet.merges:
         out.append(f'<mergeCells count="{len(sheet.merges)}">')
         out += [f'<mergeCell ref="{m}"/>' for m in sheet.merges]
         out.append("</mergeCells>")
-    out.append('<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>')
-    out.append('<pageSetup orientation="landscape" fitToHeight="0"/>')
+    out += _page_xml(sheet.page)
     if drawing_rel:
         out.append(f'<drawing r:id="{drawing_rel}"/>')
     out.append("</worksheet>")
     yield "".join(out).encode("utf-8")
+
+
+def _block_xml(block: RowBlock, style_ids: dict[str, int], heights: dict[int, float]) -> Iterator[bytes]:
+    """A RowBlock's rows: the same XML as ``_cell_xml`` per cell, from per-column prefixes
+    made once and caches of escaped texts and date serials (a Ledger repeats its IDs, types
+    and dates a million times). Decimals are written as their own digits, which any reader
+    parses to the same double as the float we would otherwise format."""
+    styles = block.styles
+    open_cell = [f'<c r="{column_letter(k + 1)}' for k in range(len(styles))]
+    ids = [style_ids[st] for st in styles]
+    as_text = [f'" s="{i}" t="inlineStr"><is>' for i in ids]
+    as_number = [f'" s="{i}"><v>' for i in ids]
+    empty = [f'" s="{i}"/>' for i in ids]
+    texts: dict[str, str] = {}
+    serials: dict[date, str] = {}
+    out: list[str] = []
+    r = block.first_row
+    for values in block.rows():
+        rs = str(r)
+        out.append(
+            f'<row r="{rs}" ht="{_num(heights[r])}" customHeight="1">' if r in heights else f'<row r="{rs}">'
+        )
+        for k, v in enumerate(values):
+            if v is None:
+                continue
+            t = type(v)
+            if t is str:
+                if not v:
+                    out += (open_cell[k], rs, empty[k])
+                    continue
+                tail = texts.get(v)
+                if tail is None:
+                    space = ' xml:space="preserve"' if v != v.strip() or "\n" in v or "\t" in v else ""
+                    tail = f"<t{space}>{escape_text(v)}</t></is></c>"
+                    if len(texts) < 100_000:  # IDs repeat; transaction refs mostly do not
+                        texts[v] = tail
+                out += (open_cell[k], rs, as_text[k], tail)
+            elif t is Decimal and v.is_finite():
+                out += (open_cell[k], rs, as_number[k], str(v), "</v></c>")
+            elif t is date:
+                serial = serials.get(v)
+                if serial is None:
+                    serial = serials[v] = str(v.toordinal() - EPOCH)
+                out += (open_cell[k], rs, as_number[k], serial, "</v></c>")
+            else:
+                out.append(_cell_xml(Cell(r, k + 1, v, styles[k]), ids[k]))
+        out.append("</row>")
+        if len(out) > CHUNK_CELLS * 4:
+            yield "".join(out).encode("utf-8")
+            out = []
+        r += 1
+    yield "".join(out).encode("utf-8")
+
+
+def _page_xml(page: PageSetup) -> list[str]:
+    """printOptions .. rowBreaks, in CT_Worksheet's order (before the drawing)."""
+    left, right, top, bottom = page.margins
+    out = [
+        '<printOptions horizontalCentered="1"/>',
+        f'<pageMargins left="{_num(left)}" right="{_num(right)}" top="{_num(top)}" bottom="{_num(bottom)}" '
+        f'header="{_num(page.header_margin)}" footer="{_num(page.footer_margin)}"/>',
+        f'<pageSetup orientation="{"landscape" if page.landscape else "portrait"}" '
+        f'fitToWidth="{page.fit_width}" fitToHeight="{page.fit_height}"/>',
+    ]
+    codes = "".join(f"&{side}{text}" for side, text in zip("LCR", page.footer, strict=True) if text)
+    if codes:
+        out.append(f"<headerFooter><oddFooter>{escape_text(codes)}</oddFooter></headerFooter>")
+    if page.row_breaks:
+        out.append(f'<rowBreaks count="{len(page.row_breaks)}" manualBreakCount="{len(page.row_breaks)}">')
+        out += [f'<brk id="{r - 1}" max="16383" man="1"/>' for r in page.row_breaks]
+        out.append("</rowBreaks>")
+    return out
 
 
 # --- charts: XlsxWriter renders them in a throwaway workbook; we take its drawing and chart parts ----
@@ -950,5 +1049,7 @@ def _xlsxwriter_chart(book, spec: Chart):
     chart.set_title({"name": spec.title, "name_font": {"size": 12}})
     chart.set_y_axis({"num_format": spec.y_format, "major_gridlines": {"visible": True}})
     chart.set_legend({"position": "bottom"})
+    # category labels below the plot, not on the zero line among negative bars
+    chart.set_x_axis({"label_position": "low"})
     chart.set_size({"width": spec.width, "height": spec.height})
     return chart

@@ -27,11 +27,11 @@ def test_four_sheets_in_order_with_no_issue_when_engine_and_ledger_agree():
 
 def test_roi_formulas_are_sumifs_over_the_ledger():
     cells = _cells(_sheet(layout(fx.results())[0], "ROI"))
-    inv = cells["E7"]  # G1 investment
+    inv = cells["E23"]  # G1 investment
     assert inv.value == Decimal(1600)
     assert inv.formula == 'SUMIFS(Ledger!$O$5:$O$16,Ledger!$A$5:$A$16,"Cost",Ledger!$E$5:$E$16,"=G1")'
-    assert cells["N7"].formula == 'IF(E7=0,"",(I7-E7)/E7)'
-    assert cells["M7"].value == Decimal("-0.1875")  # (1300 - 1600) / 1600
+    assert cells["N23"].formula == 'IF(E23=0,"",(I23-E23)/E23)'
+    assert cells["M23"].value == Decimal("-0.1875")  # (1300 - 1600) / 1600
 
 
 def test_ledger_holds_returns_and_costs_pointing_to_their_source():
@@ -53,7 +53,7 @@ def test_ledger_holds_returns_and_costs_pointing_to_their_source():
 def test_engine_figure_that_differs_from_the_ledger_is_reported_at_its_cell():
     goals = (replace(fx.GOALS[0], figures=replace(fx.G1, investment=Decimal("1700"))), *fx.GOALS[1:])
     _, issues = layout(fx.results(goals=goals))
-    assert [str(i) for i in issues][0].startswith("ROI!E7: the engine's figure 1,700.00 differs")
+    assert [str(i) for i in issues][0].startswith("ROI!E23: the engine's figure 1,700.00 differs")
 
 
 def test_wildcards_and_operators_in_ids_match_literally():
@@ -62,20 +62,20 @@ def test_wildcards_and_operators_in_ids_match_literally():
     costs = tuple(replace(x, goal_id="<G*1?~") if x.goal_id == "G1" else x for x in fx.COST_LINES)
     lay, issues = layout(fx.results(goals=(goal, *fx.GOALS[1:]), ledger=lines, cost_lines=costs))
     assert issues == []
-    assert '"=<G~*1~?~~"' in _cells(_sheet(lay, "ROI"))["E7"].formula
+    assert '"=<G~*1~?~~"' in _cells(_sheet(lay, "ROI"))["E23"].formula
 
 
 def test_quotes_in_ids_cannot_break_out_of_the_formula():
     goal = replace(fx.GOALS[0], id='G"1),HYPERLINK("x')
     lay, _ = layout(fx.results(goals=(goal, *fx.GOALS[1:])))
-    assert '"=G""1),HYPERLINK(""x"' in _cells(_sheet(lay, "ROI"))["E7"].formula
+    assert '"=G""1),HYPERLINK(""x"' in _cells(_sheet(lay, "ROI"))["E23"].formula
 
 
 def test_overlong_text_is_cut_with_a_warning():
     goal = replace(fx.GOALS[0], name="x" * (MAX_TEXT + 5))
     lay, issues = layout(fx.results(goals=(goal, *fx.GOALS[1:])))
-    assert len(_cells(_sheet(lay, "ROI"))["B7"].value) == MAX_TEXT
-    assert str(issues[0]) == f"ROI!B7: text cut to Excel's {MAX_TEXT} characters"
+    assert len(_cells(_sheet(lay, "ROI"))["B23"].value) == MAX_TEXT
+    assert str(issues[0]) == f"ROI!B23: text cut to Excel's {MAX_TEXT} characters"
 
 
 def test_presentation_currency_negatives_freeze_and_charts():
@@ -85,22 +85,22 @@ def test_presentation_currency_negatives_freeze_and_charts():
     roi = _sheet(lay, "ROI")
     assert roi.freeze == (5, 3) and roi.merges[0] == "A1:L1"
     line, column = roi.charts
-    assert line.kind == "line" and [s.values for s in line.series] == ["ROI!$H$15:$H$17", "ROI!$I$15:$I$17"]
+    assert line.kind == "line" and [s.values for s in line.series] == ["ROI!$H$31:$H$33", "ROI!$I$31:$I$33"]
     assert column.kind == "column" and [s.name for s in column.series] == [
         "Conservative",
         "Expected",
         "Optimistic",
     ]
     cells = _cells(roi)
-    assert cells["A15"].value == "2026-01" and cells["H17"].value == Decimal(2900)
-    assert cells["A11"].style == "total_label"
+    assert cells["A31"].value == "2026-01" and cells["H33"].value == Decimal(2900)
+    assert cells["A27"].style == "total_label"
 
 
 def test_roi_none_is_an_empty_cached_value_not_a_division_error():
     zero = fx.figures("0", "100", "0", "0", "100", "100")
     goals = (replace(fx.GOALS[0], figures=zero), *fx.GOALS[1:])
     lay, _ = layout(fx.results(goals=goals))
-    assert _cells(_sheet(lay, "ROI"))["N7"].value == ""
+    assert _cells(_sheet(lay, "ROI"))["N23"].value == ""
 
 
 def test_kpi_and_checks():

@@ -185,20 +185,20 @@ def test_cells_read_back_with_openpyxl_and_calamine(book):
 def test_figures_written_are_the_hand_computed_ones(book):
     write_results(book, results())
     roi = partdiff.sheet_values(book, "ROI")
-    assert [roi[f"{col}7"] for col in "EFGHIJKL"] == [1600, 1300, 250, 0, 1550, 1300, 1550, -50]
-    assert roi["A11"] == "Total" and roi["E11"] == 2900 and roi["I11"] == 2200
-    assert roi["E10"] == 200  # Unallocated
-    assert roi["N11"] == pytest.approx(-700 / 2900)
+    assert [roi[f"{col}23"] for col in "EFGHIJKL"] == [1600, 1300, 250, 0, 1550, 1300, 1550, -50]
+    assert roi["A27"] == "Total" and roi["E27"] == 2900 and roi["I27"] == 2200
+    assert roi["E26"] == 200  # Unallocated
+    assert roi["N27"] == pytest.approx(-700 / 2900)
 
 
 def test_user_text_is_text_never_a_formula(book):
     write_results(book, results())
     ws = openpyxl.load_workbook(book)["ROI"]
-    assert ws["B8"].value == HOSTILE_GOAL and ws["B8"].data_type == "s"
+    assert ws["B24"].value == HOSTILE_GOAL and ws["B24"].data_type == "s"
     with zipfile.ZipFile(book) as z:
         roi_xml = z.read("xl/worksheets/scrm_xl_roi.xml").decode()
     assert "<f>HYPERLINK" not in roi_xml and "<f>=" not in roi_xml
-    assert partdiff.sheet_values(book, "ROI")["B9"] == CONTROL_GOAL
+    assert partdiff.sheet_values(book, "ROI")["B25"] == CONTROL_GOAL
     checks = partdiff.sheet_values(book, "Checks")
     assert checks["C8"] == "=cmd|' /C calc'!A0"
 
@@ -300,10 +300,10 @@ def test_libreoffice_recalculation_reproduces_every_cached_value(book, tmp_path)
     wrong_goals = (replace(fx.GOALS[0], figures=replace(fx.G1, investment=Decimal(9999))), *fx.GOALS[1:])
     wrong = tmp_path / "wrong.xlsx"
     issues = write_results(book, results(goals=wrong_goals), out_path=wrong)
-    assert [i.where for i in issues] == ["ROI!E7", "ROI!E10"]
+    assert [i.where for i in issues] == ["ROI!E23", "ROI!E26"]
     out = partdiff.recalculate([good, wrong], tmp_path)
 
-    recalculated = openpyxl.load_workbook(out / "wrong.xlsx", data_only=True)["ROI"]["E7"].value
+    recalculated = openpyxl.load_workbook(out / "wrong.xlsx", data_only=True)["ROI"]["E23"].value
     assert recalculated == 1600  # not the 9999 we cached
 
     count, differences = partdiff.recalculation_differences(good, out / "good.xlsx", OURS)
@@ -338,3 +338,37 @@ def test_chunk_size_and_unseekable_output_do_not_change_a_byte(monkeypatch):
     assert whole.getvalue() == piped.getvalue() == chunked.getvalue()
     with zipfile.ZipFile(whole) as z:
         assert z.testzip() is None
+
+
+def test_ledger_rows_rendered_from_the_row_block_equal_the_cell_by_cell_rendering():
+    # the fast path (per-column prefixes, caches) against _cell_xml on the same cells, with
+    # hostile and repeated texts, an empty string, spaces to preserve and a non-Decimal number
+
+    from scrm_xl.layout import RowBlock
+
+    rows = [
+        ("Return", "Returns!A2", date(2026, 1, 5), "2026-01", HOSTILE_GOAL, " I1 ", "", Decimal("1234.50")),
+        ("Return", "Returns!A3", date(2026, 1, 5), "2026-01", HOSTILE_GOAL, "a_x0041_<b>&", None, 2.5),
+        ("Cost", "Costs!A2", date(2026, 2, 1), "2026-02", CONTROL_GOAL, "I1", "x\ny", Decimal("-0.00")),
+    ]
+    styles = ("text", "text", "date", "text", "text", "text", "text", "money")
+    block = RowBlock(5, styles, lambda: iter(rows))
+    lay, _ = layout(results())
+    ids = {name: n for n, name in enumerate(lay.styles)}
+    fast = b"".join(writer._block_xml(block, ids, {})).decode()
+    slow = "".join(
+        f'<row r="{r}">' + "".join(writer._cell_xml(c, ids[c.style]) for c in block if c.row == r) + "</row>"
+        for r in (5, 6, 7)
+    )
+
+    def cells(xml):
+        root = etree.fromstring(f'<sheetData xmlns="{writer.MAIN}">{xml}</sheetData>')
+        out = {}
+        for c in root.iter(f"{{{writer.MAIN}}}c"):
+            v = c.findtext(f"{{{writer.MAIN}}}v")
+            t = "".join(c.itertext()) if c.get("t") == "inlineStr" else None
+            out[c.get("r")] = (c.get("s"), c.get("t"), t, None if v is None else float(v))
+        return out
+
+    assert cells(fast) == cells(slow)
+    assert len(cells(fast)) == 23  # the one None is no cell
