@@ -117,7 +117,7 @@ def _check(args, out: TextIO) -> int:
 def _run(args, out: TextIO, err: TextIO) -> int:
     from pathlib import Path
 
-    from .pipeline import run
+    from .pipeline import RenderError, run
     from .write import WriteError
 
     if args.attach_workbook and not args.pdf_variant:
@@ -146,6 +146,9 @@ def _run(args, out: TextIO, err: TextIO) -> int:
     except WriteError as exc:
         print(f"scrm-xl: {exc}", file=err)
         return exc.exit_code
+    except RenderError as exc:
+        print(f"scrm-xl: cannot render the PDF briefing: {exc}", file=err)
+        return 2
     if getattr(args, "json", False):
         from .export import results_to_json
 

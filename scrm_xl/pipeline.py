@@ -5,8 +5,10 @@ read (file -> tables) -> load (tables -> records + issues) -> compute -> write /
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -105,19 +107,71 @@ def run(
     results = calculate(outcome)
     if results is None:
         return RunOutcome(None, outcome.issues, outcome.exit_code)
-    workbook = None
+    workbook = Path(out_path) if out_path is not None else Path(path)
+
+    def render() -> Path:
+        from .render import render_pdf
+
+        attach = workbook if attach_workbook else None
+        return render_pdf(results, pdf_path, page_size=page_size, variant=pdf_variant, attach=attach)
+
+    # the PDF does not depend on the written sheets (unless the workbook is attached to it), so it
+    # renders on the second core while this process writes them
+    parallel = pdf_path is not None and not (write and attach_workbook)
+    pending = _beside(render, Path(pdf_path)) if parallel else None
     issues = results.issues
     if write:
         from .write import write_results
 
-        target = Path(out_path) if out_path is not None else Path(path)
-        # the layout re-derives every formula's value; a disagreement with the engine is reported, not hidden
-        issues += tuple(write_results(path, results, out_path=out_path))
-        workbook = target
-    pdf = None
-    if pdf_path is not None:
-        from .render import render_pdf
+        try:
+            # the layout re-derives every formula's value; a disagreement with the engine is reported
+            issues += tuple(write_results(path, results, out_path=out_path))
+        except BaseException:
+            if pending is not None:  # never leave the renderer running behind a failed write
+                with contextlib.suppress(RenderError):
+                    pending()
+            raise
+    pdf = pending() if pending is not None else (render() if pdf_path is not None else None)
+    return RunOutcome(results, issues, exit_code(issues), workbook if write else None, pdf)
 
-        attach = (workbook or Path(path)) if attach_workbook else None
-        pdf = render_pdf(results, pdf_path, page_size=page_size, variant=pdf_variant, attach=attach)
-    return RunOutcome(results, issues, exit_code(issues), workbook, pdf)
+
+class RenderError(Exception):
+    """The PDF briefing could not be rendered; the message says why."""
+
+
+def _beside(job: Callable[[], Path], result: Path) -> Callable[[], Path]:
+    """Start ``job`` (which writes ``result``) in a forked child; return a function that waits for it.
+
+    Forking is only safe in a single-threaded process (a lock held by another thread would
+    stay locked in the child); elsewhere, and where there is no fork, the job runs here first.
+    """
+    if not hasattr(os, "fork") or threading.active_count() > 1 or os.environ.get("SCRM_XL_NO_FORK"):
+        try:
+            done = job()
+        except Exception as exc:
+            raise RenderError(f"{type(exc).__name__}: {exc}") from exc
+        return lambda: done
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: run, say what went wrong if anything, and leave without cleanup
+        status, message = 0, b""
+        try:
+            os.close(read_end)
+            job()
+        except BaseException as exc:  # everything must reach the parent as one line
+            status, message = 1, f"{type(exc).__name__}: {exc}".encode(errors="replace")
+        finally:
+            with contextlib.suppress(OSError):
+                os.write(write_end, message)
+            os._exit(status)
+    os.close(write_end)
+
+    def wait() -> Path:
+        with os.fdopen(read_end, "rb") as pipe:
+            message = pipe.read().decode(errors="replace")
+        _, status = os.waitpid(pid, 0)
+        if message or status != 0:
+            raise RenderError(message or f"the PDF renderer stopped unexpectedly (status {status})")
+        return result
+
+    return wait

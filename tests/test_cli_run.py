@@ -105,3 +105,53 @@ def test_attach_without_archival_variant_is_refused(book, tmp_path):
     proc = scrm("report", book, "--attach-workbook", cwd=tmp_path)
     assert proc.returncode == 2
     assert "pdf/a-3b" in proc.stderr
+
+
+def run_env(*args, cwd, no_fork):
+    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
+    if no_fork:
+        env["SCRM_XL_NO_FORK"] = "1"
+    return subprocess.run(
+        [sys.executable, "-m", "scrm_xl", *map(str, args)],
+        cwd=cwd, capture_output=True, text=True, timeout=120, env=env,
+    )  # fmt: skip
+
+
+def test_pdf_rendered_beside_the_write_equals_the_sequential_one(tmp_path):
+    outputs = {}
+    for no_fork in (False, True):
+        folder = tmp_path / ("sequential" if no_fork else "parallel")
+        folder.mkdir()
+        shutil.copyfile(WORKED, folder / "book.xlsx")
+        proc = run_env("run", "book.xlsx", "-o", "out.xlsx", "--pdf", "out.pdf", cwd=folder, no_fork=no_fork)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stderr == ""
+        outputs[no_fork] = (sha(folder / "out.xlsx"), sha(folder / "out.pdf"))
+    assert outputs[False] == outputs[True]
+
+
+@pytest.mark.parametrize("no_fork", [False, True])
+def test_a_failed_write_reports_one_line_and_leaves_no_renderer_behind(tmp_path, no_fork):
+    shutil.copyfile(WORKED, tmp_path / "book.xlsx")
+    (tmp_path / "~$book.xlsx").write_bytes(b"excel holds it")
+    proc = run_env("run", "book.xlsx", "--pdf", "book.pdf", cwd=tmp_path, no_fork=no_fork)
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+    assert "open" in proc.stderr.lower() or "lock" in proc.stderr.lower()
+    # the process exited, so a renderer it forked either finished or was waited for: no temp files left
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".") or p.suffix == ".tmp") == []
+
+
+def test_a_render_failure_in_the_child_is_one_line(tmp_path, monkeypatch):
+    # fork happens in this test's process, so the child's failure must cross the pipe
+    from scrm_xl import pipeline, render
+
+    shutil.copyfile(WORKED, tmp_path / "book.xlsx")
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(render, "render_pdf", broken)
+    with pytest.raises(pipeline.RenderError, match="OSError: disk full"):
+        pipeline.run(tmp_path / "book.xlsx", out_path=tmp_path / "out.xlsx", pdf_path=tmp_path / "out.pdf")
+    assert (tmp_path / "out.xlsx").exists()  # the sheets were still written
