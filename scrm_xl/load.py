@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from email.utils import parseaddr
 from operator import itemgetter
 
 from . import checks as cx
@@ -430,9 +431,11 @@ class _Loader:
                 part = part.strip()
                 if not part:
                     continue
-                if "@" not in part or " " in part or part.startswith("@") or part.endswith("@"):
+                # "Jane Doe <jane@example.com>", as Outlook pastes it, keeps its display name
+                name, spec = parseaddr(part)
+                if "@" not in spec or " " in spec or spec.startswith("@") or spec.endswith("@"):
                     raise cx.BadValue(f"distribution address {part!r} is not an e-mail address")
-                addresses.append(part)
+                addresses.append(part if name else spec)
             return tuple(addresses)
         return self.convert(setting.kind, raw, what[0].lower() + what[1:], setting.name, setting.choices)
 

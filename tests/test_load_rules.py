@@ -338,3 +338,17 @@ def test_tables_offset_origin_reports_true_cells():
     tables = Tables([t if t.name != "Costs" else shifted for t in tables.values()])
     _, issues = load(tables)
     assert [i.where for i in issues] == ["Costs!G5"]
+
+
+def test_distribution_keeps_display_names_as_outlook_pastes_them():
+    records, issues = run(
+        lambda s: setting(
+            s, "Distribution", "Jane Doe <jane@example.com>; cfo@example.com, <ops@example.com>"
+        )
+    )
+    assert [i for i in issues if i.severity == "error"] == []
+    assert records.program.distribution == (
+        "Jane Doe <jane@example.com>",
+        "cfo@example.com",
+        "ops@example.com",
+    )
