@@ -100,15 +100,18 @@ def split_exactly(total: Decimal, weights: dict[str, Decimal]) -> dict[str, Deci
         # which the largest remainder step would give back (the common case, worth a shortcut)
         return {key: sign * Decimal(whole) * CENT for key in weights}
     weight_sum = sum(weights.values(), Decimal(0))
+    cents_total = Decimal(whole)
     floors: dict[str, int] = {}
-    remainders: dict[str, Decimal] = {}
+    remainders = []
     for key, weight in weights.items():
-        exact = Decimal(whole) * weight / weight_sum
-        floors[key] = int(exact.to_integral_value(rounding=ROUND_FLOOR))
-        remainders[key] = exact - floors[key]
+        exact = cents_total * weight / weight_sum
+        floor = floors[key] = int(exact.to_integral_value(rounding=ROUND_FLOOR))
+        remainders.append((-(exact - floor), key))
     left = whole - sum(floors.values())
-    for key in sorted(weights, key=lambda k: (-remainders[k], k))[:left]:
-        floors[key] += 1
+    if left:
+        remainders.sort()  # largest remainder first, ties to the lower key
+        for _, key in remainders[:left]:
+            floors[key] += 1
     return {key: sign * Decimal(c) * CENT for key, c in floors.items()}
 
 
@@ -236,10 +239,15 @@ class _Splitter:
         self.lookback = program.lookback_days
         self.half_life = program.half_life_days
         self.decay: dict[int, Decimal] = {}  # age in days -> 2^(-age/half-life)
+        self.by_count: dict[int, list[Decimal]] = {}  # other models: touch count -> weights (read only)
 
     def weights(self, ages: list[int]) -> list[Decimal]:
         if self.model != "Time decay":
-            return model_weights(self.model, ages, self.half_life)  # ages stand in for touches: unused
+            n = len(ages)
+            weights = self.by_count.get(n)
+            if weights is None:  # ages stand in for touches: only their count matters here
+                weights = self.by_count[n] = model_weights(self.model, ages, self.half_life)
+            return weights
         decay = self.decay
         out = []
         for age in ages:
