@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, fields
+from datetime import date, datetime
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, localcontext
+from operator import attrgetter
 
 from .model import (
     NEW_REVENUE,
@@ -29,6 +30,7 @@ from .results import LedgerLine
 CENT = Decimal("0.01")
 ONE = Decimal(1)
 DIRECT = "direct"
+ZERO_WEIGHT = Decimal(0)
 
 
 def cents(amount: Decimal) -> Decimal:
@@ -91,18 +93,25 @@ def split_exactly(total: Decimal, weights: dict[str, Decimal]) -> dict[str, Deci
     Largest remainder: every key gets its share rounded down to the cent, and the cents
     left over go one each to the largest remainders, ties to the lower key.
     """
-    weight_sum = sum(weights.values(), Decimal(0))
     sign = -1 if total < 0 else 1
     whole = int(abs(total) / CENT)
+    if len(weights) == 1 and next(iter(weights.values())) != 0:
+        # one key takes it all: its exact share is whole up to a rounding far below a cent,
+        # which the largest remainder step would give back (the common case, worth a shortcut)
+        return {key: sign * Decimal(whole) * CENT for key in weights}
+    weight_sum = sum(weights.values(), Decimal(0))
+    cents_total = Decimal(whole)
     floors: dict[str, int] = {}
-    remainders: dict[str, Decimal] = {}
+    remainders = []
     for key, weight in weights.items():
-        exact = Decimal(whole) * weight / weight_sum
-        floors[key] = int(exact.to_integral_value(rounding=ROUND_FLOOR))
-        remainders[key] = exact - floors[key]
+        exact = cents_total * weight / weight_sum
+        floor = floors[key] = int(exact.to_integral_value(rounding=ROUND_FLOOR))
+        remainders.append((-(exact - floor), key))
     left = whole - sum(floors.values())
-    for key in sorted(weights, key=lambda k: (-remainders[k], k))[:left]:
-        floors[key] += 1
+    if left:
+        remainders.sort()  # largest remainder first, ties to the lower key
+        for _, key in remainders[:left]:
+            floors[key] += 1
     return {key: sign * Decimal(c) * CENT for key, c in floors.items()}
 
 
@@ -115,21 +124,121 @@ def applied_margin(ret: Return, program: Program) -> Decimal | None:
     return program.default_gross_margin
 
 
+# A ledger line is built for every credited initiative of every return (1.5M at Excel's row
+# limit). The frozen dataclass __init__ looks up object.__setattr__ by name for each of its 14
+# fields; filling the slots through their descriptors builds the same object in half the time.
+# The guard keeps this in step with LedgerLine: a new or reordered field fails at import.
+_LEDGER_FIELDS = (
+    "source",
+    "date",
+    "transaction_ref",
+    "return_type",
+    "confidence",
+    "initiative_id",
+    "goal_id",
+    "amount",
+    "attribution",
+    "margin",
+    "credit_share",
+    "counted",
+    "via",
+    "touchpoint",
+)
+assert tuple(f.name for f in fields(LedgerLine)) == _LEDGER_FIELDS == LedgerLine.__slots__
+assert not hasattr(LedgerLine, "__post_init__")
+_new = object.__new__
+_set_source = LedgerLine.source.__set__  # type: ignore[attr-defined]
+_set_date = LedgerLine.date.__set__  # type: ignore[attr-defined]
+_set_transaction_ref = LedgerLine.transaction_ref.__set__  # type: ignore[attr-defined]
+_set_return_type = LedgerLine.return_type.__set__  # type: ignore[attr-defined]
+_set_confidence = LedgerLine.confidence.__set__  # type: ignore[attr-defined]
+_set_initiative_id = LedgerLine.initiative_id.__set__  # type: ignore[attr-defined]
+_set_goal_id = LedgerLine.goal_id.__set__  # type: ignore[attr-defined]
+_set_amount = LedgerLine.amount.__set__  # type: ignore[attr-defined]
+_set_attribution = LedgerLine.attribution.__set__  # type: ignore[attr-defined]
+_set_margin = LedgerLine.margin.__set__  # type: ignore[attr-defined]
+_set_credit_share = LedgerLine.credit_share.__set__  # type: ignore[attr-defined]
+_set_counted = LedgerLine.counted.__set__  # type: ignore[attr-defined]
+_set_via = LedgerLine.via.__set__  # type: ignore[attr-defined]
+_set_touchpoint = LedgerLine.touchpoint.__set__  # type: ignore[attr-defined]
+
+
+def _ledger_line(
+    source: CellRef,
+    date: date,
+    transaction_ref: str,
+    return_type: str,
+    confidence: str,
+    initiative_id: str,
+    goal_id: str,
+    amount: Decimal,
+    attribution: Decimal,
+    margin: Decimal,
+    credit_share: Decimal,
+    counted: Decimal,
+    via: str,
+    touchpoint: CellRef | None,
+) -> LedgerLine:
+    """``LedgerLine(...)`` with the same arguments, positional, in field order."""
+    line = _new(LedgerLine)
+    _set_source(line, source)
+    _set_date(line, date)
+    _set_transaction_ref(line, transaction_ref)
+    _set_return_type(line, return_type)
+    _set_confidence(line, confidence)
+    _set_initiative_id(line, initiative_id)
+    _set_goal_id(line, goal_id)
+    _set_amount(line, amount)
+    _set_attribution(line, attribution)
+    _set_margin(line, margin)
+    _set_credit_share(line, credit_share)
+    _set_counted(line, counted)
+    _set_via(line, via)
+    _set_touchpoint(line, touchpoint)
+    return line
+
+
 def attribute(records: Records) -> tuple[tuple[LedgerLine, ...], tuple[Issue, ...]]:
     """Credit every return to initiatives; returns the ledger and the problems found."""
+    ledger, issues = attribute_lines(records)
+    return tuple(ledger), tuple(issues)
+
+
+_SOURCE_ORDER = attrgetter("source.sheet", "source.row", "source.col")  # CellRef's order, in C
+
+
+def attribute_lines(
+    records: Records, *, in_sheet_order: bool = False
+) -> tuple[list[LedgerLine], list[Issue]]:
+    """``attribute`` as lists; ``in_sheet_order`` says the returns are already sorted by source.
+
+    The ledger comes out in sheet order of the returns, each return's lines by Initiative ID.
+    """
     program = records.program
     goal_of = {i.id: i.goal_id for i in records.initiatives}
     touchpoints_of: dict[str, list[Touchpoint]] = defaultdict(list)
     for tp in records.touchpoints:
         touchpoints_of[tp.transaction_ref].append(tp)
+    no_touchpoints: list[Touchpoint] = []
+    split = _Splitter(program)
 
     ledger: list[LedgerLine] = []
     issues: list[Issue] = []
+    add = ledger.append
+    default_margin = program.default_gross_margin
+    model = program.attribution_model
+    returns = records.returns if in_sheet_order else sorted(records.returns, key=_SOURCE_ORDER)
     with localcontext() as ctx:
         ctx.prec = 34
         # sheet order, so the issues read top to bottom whatever order the records came in
-        for ret in sorted(records.returns, key=lambda r: (r.source.sheet, r.source.row, r.source.col)):
-            margin = applied_margin(ret, program)
+        for ret in returns:
+            # applied_margin, inlined: it runs once per return
+            if ret.return_type != NEW_REVENUE:
+                margin = ONE
+            elif ret.gross_margin is not None:
+                margin = ret.gross_margin
+            else:
+                margin = default_margin
             if margin is None:
                 issues.append(
                     error(
@@ -140,97 +249,136 @@ def attribute(records: Records) -> tuple[tuple[LedgerLine, ...], tuple[Issue, ..
                     )
                 )
                 continue
-            counted = cents(ret.amount * ret.attribution * margin)
-            if ret.initiative_id is not None:
-                ledger.append(_line(ret, ret.initiative_id, goal_of, margin, ONE, counted, DIRECT, None))
+            counted = (ret.amount * ret.attribution * margin).quantize(CENT, rounding=ROUND_HALF_UP)
+            initiative_id = ret.initiative_id
+            if initiative_id is not None:
+                add(
+                    _ledger_line(
+                        ret.source,
+                        ret.date,
+                        ret.transaction_ref,
+                        ret.return_type,
+                        ret.confidence,
+                        initiative_id,
+                        goal_of[initiative_id],
+                        ret.amount,
+                        ret.attribution,
+                        margin,
+                        ONE,
+                        counted,
+                        DIRECT,
+                        None,
+                    )
+                )
                 continue
-            ledger_lines, issue = _through_touchpoints(
-                ret, touchpoints_of[ret.transaction_ref], program, counted
-            )
+            lines, issue = split(ret, touchpoints_of.get(ret.transaction_ref, no_touchpoints), counted)
             if issue is not None:
                 issues.append(issue)
-            for initiative_id, share, amount, touch_source in ledger_lines:
-                ledger.append(
-                    _line(
-                        ret,
+                continue
+            source, day, ref, rtype = ret.source, ret.date, ret.transaction_ref, ret.return_type
+            confidence, amount, attribution = ret.confidence, ret.amount, ret.attribution
+            for initiative_id, share, line_amount, touch_source in lines:
+                add(
+                    _ledger_line(
+                        source,
+                        day,
+                        ref,
+                        rtype,
+                        confidence,
                         initiative_id,
-                        goal_of,
+                        goal_of[initiative_id],
+                        amount,
+                        attribution,
                         margin,
                         share,
-                        amount,
-                        program.attribution_model,
+                        line_amount,
+                        model,
                         touch_source,
                     )
                 )
-    return tuple(ledger), tuple(issues)
+    return ledger, issues
 
 
-def _through_touchpoints(
-    ret: Return, touchpoints: list[Touchpoint], program: Program, counted: Decimal
-) -> tuple[list[tuple[str, Decimal, Decimal, CellRef]], Issue | None]:
-    """The lines of a return credited through its touchpoints; ``counted`` is the return's
-    counted amount (amount x attribution x applied margin, to the cent), worked out once."""
-    if not touchpoints:
-        return [], error(
-            ret.source,
-            f"return {ret.transaction_ref!r} has no Initiative ID and no touchpoint with this "
-            "Transaction ref, so it cannot be credited to an initiative and is not counted",
-        )
-    touches = counting_touches(ret, touchpoints, program.lookback_days)
-    if not touches:
-        return [], error(
-            ret.source,
-            f"return {ret.transaction_ref!r}: none of its {len(touchpoints)} touchpoint(s) falls on or "
-            f"before {ret.date.isoformat()} within the {program.lookback_days}-day lookback window, so it "
-            "cannot be credited and is not counted",
-        )
-    weights = model_weights(program.attribution_model, touches, program.half_life_days)
-    by_initiative: dict[str, Decimal] = defaultdict(Decimal)
-    # the touch a line points to: the initiative's latest counted touch with a weight
-    shown: dict[str, CellRef] = {}
-    for touch, weight in zip(touches, weights, strict=True):
-        if weight == 0:
-            continue
-        by_initiative[touch.initiative_id] += weight
-        shown[touch.initiative_id] = touch.source
-    weight_sum = sum(by_initiative.values(), Decimal(0))
-    amounts = split_exactly(counted, by_initiative)
-    lines = [
-        (
-            initiative_id,
-            by_initiative[initiative_id] / weight_sum,
-            amounts[initiative_id],
-            shown[initiative_id],
-        )
-        for initiative_id in sorted(by_initiative)
-    ]
-    return lines, None
+class _Splitter:
+    """The lines of a return credited through its touchpoints, for one programme.
 
+    The same steps as ``counting_touches``, ``model_weights`` and ``split_exactly`` (which
+    stay the reference), on plain tuples instead of a ``Touch`` per touchpoint, and with
+    each Time decay weight worked out once per age. Call it inside a 34-digit context.
+    """
 
-def _line(
-    ret: Return,
-    initiative_id: str,
-    goal_of: dict[str, str],
-    margin: Decimal,
-    share: Decimal,
-    counted: Decimal,
-    via: str,
-    touchpoint: CellRef | None,
-) -> LedgerLine:
-    # positional, in LedgerLine's field order: keyword passing cost ~15 % of 1.5M constructions
-    return LedgerLine(
-        ret.source,
-        ret.date,
-        ret.transaction_ref,
-        ret.return_type,
-        ret.confidence,
-        initiative_id,
-        goal_of[initiative_id],
-        ret.amount,
-        ret.attribution,
-        margin,
-        share,
-        counted,
-        via,
-        touchpoint,
-    )
+    def __init__(self, program: Program):
+        self.model = program.attribution_model
+        self.lookback = program.lookback_days
+        self.half_life = program.half_life_days
+        self.decay: dict[int, Decimal] = {}  # age in days -> 2^(-age/half-life)
+        self.by_count: dict[int, list[Decimal]] = {}  # other models: touch count -> weights (read only)
+
+    def weights(self, ages: list[int]) -> list[Decimal]:
+        if self.model != "Time decay":
+            n = len(ages)
+            weights = self.by_count.get(n)
+            if weights is None:  # ages stand in for touches: only their count matters here
+                weights = self.by_count[n] = model_weights(self.model, ages, self.half_life)
+            return weights
+        decay = self.decay
+        out = []
+        for age in ages:
+            w = decay.get(age)
+            if w is None:
+                w = decay[age] = Decimal(2) ** (-Decimal(age) / self.half_life)
+            out.append(w)
+        return out
+
+    def __call__(
+        self, ret: Return, touchpoints: list[Touchpoint], counted: Decimal
+    ) -> tuple[list[tuple[str, Decimal, Decimal, CellRef]], Issue | None]:
+        """``counted`` is the return's counted amount (amount x attribution x applied margin,
+        to the cent), worked out once."""
+        if not touchpoints:
+            return [], error(
+                ret.source,
+                f"return {ret.transaction_ref!r} has no Initiative ID and no touchpoint with this "
+                "Transaction ref, so it cannot be credited to an initiative and is not counted",
+            )
+        day = ret.date
+        lookback = self.lookback
+        touches = []
+        for tp in touchpoints:
+            timestamp = tp.timestamp
+            age = (day - timestamp.date()).days
+            if 0 <= age <= lookback:
+                # credit order (timestamp, Initiative ID, source) as in counting_touches; the age
+                # follows from the timestamp, so it never decides
+                touches.append((timestamp, tp.initiative_id, tp.source, age))
+        if not touches:
+            return [], error(
+                ret.source,
+                f"return {ret.transaction_ref!r}: none of its {len(touchpoints)} touchpoint(s) falls on or "
+                f"before {day.isoformat()} within the {lookback}-day lookback window, so it "
+                "cannot be credited and is not counted",
+            )
+        if len(touches) > 1:
+            touches.sort()
+        weights = self.weights([t[3] for t in touches])
+        by_initiative: dict[str, Decimal] = {}
+        # the touch a line points to: the initiative's latest counted touch with a weight
+        shown: dict[str, CellRef] = {}
+        for touch, weight in zip(touches, weights, strict=True):
+            if weight == 0:
+                continue
+            initiative_id = touch[1]
+            # Decimal() + weight, as a defaultdict(Decimal) adds, so exponents stay the same
+            by_initiative[initiative_id] = by_initiative.get(initiative_id, ZERO_WEIGHT) + weight
+            shown[initiative_id] = touch[2]
+        weight_sum = sum(by_initiative.values(), ZERO_WEIGHT)
+        amounts = split_exactly(counted, by_initiative)
+        return [
+            (
+                initiative_id,
+                by_initiative[initiative_id] / weight_sum,
+                amounts[initiative_id],
+                shown[initiative_id],
+            )
+            for initiative_id in sorted(by_initiative)
+        ], None

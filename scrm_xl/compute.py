@@ -11,8 +11,9 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal, localcontext
+from operator import attrgetter
 
-from .attribute import attribute, cents
+from .attribute import attribute_lines, cents
 from .model import (
     COST_CATEGORIES,
     COST_SAVINGS,
@@ -407,15 +408,71 @@ _DIGITS = re.compile(r"(\d+)")
 def natural_key(text: str) -> tuple:
     """G2 before G10: IDs sort as people read them, so results never follow row order."""
     parts = _DIGITS.split(text)  # text, digits, text, digits, ..., text
-    parts[0::2] = [p.casefold() for p in parts[0::2]]
-    parts[1::2] = [int(p) for p in parts[1::2]]
+    parts[0::2] = map(str.casefold, parts[0::2])
+    parts[1::2] = map(int, parts[1::2])
     return tuple(parts)
 
 
-def _source_key(r) -> tuple:
-    # the order of CellRef itself (sheet, row, col), without a dataclass __lt__ per comparison
-    s = r.source
-    return (s.sheet, s.row, s.col)
+# the order of CellRef itself (sheet, row, col), without a dataclass __lt__ per comparison
+_source_key = attrgetter("source.sheet", "source.row", "source.col")
+
+
+class _DigitsCodes(dict):
+    """Digit run -> its code; the same runs ("2026", "001") recur across thousands of refs."""
+
+    def __missing__(self, digits: str) -> str:
+        number = str(int(digits))  # "007" is 7, as in natural_key; int() also reads non-ASCII digits
+        code = self[digits] = chr(len(number)) + number  # a longer number is a larger one
+        return code
+
+
+def _sortable(text: str, codes: _DigitsCodes) -> str:
+    """One string that sorts as ``natural_key(text)`` does (for texts without NUL).
+
+    Text parts end with NUL, which sorts below every other character, so "ab" < "abc" as
+    in the tuple; numbers are their digits led by their length. Comparing one str is a
+    single C loop, where comparing tuples of str and int costs a call per element.
+    """
+    parts = _DIGITS.split(text)
+    parts[0::2] = map(str.casefold, parts[0::2])
+    parts[1::2] = map(codes.__getitem__, parts[1::2])
+    return "\0".join(parts)
+
+
+def _ranks(texts: Iterable[str]) -> dict[str, int]:
+    """Each distinct text's place in natural order; texts with equal natural keys share a
+    place ("G01" and "g1"), so a stable sort on places orders them as a sort on keys would."""
+    distinct = set(texts)
+    if any("\0" in t for t in distinct):  # NUL would break _sortable's order
+        places: dict = {}
+        for key in sorted({natural_key(t) for t in distinct}):
+            places[key] = len(places)
+        return {t: places[natural_key(t)] for t in distinct}
+    codes = _DigitsCodes()
+    code_of = {t: _sortable(t, codes) for t in distinct}
+    place_of = {code: place for place, code in enumerate(sorted(set(code_of.values())))}
+    return {t: place_of[code] for t, code in code_of.items()}
+
+
+def _ledger_order(lines: list[LedgerLine]) -> tuple[LedgerLine, ...]:
+    """The ledger by (date, natural Transaction ref, natural Initiative ID, source).
+
+    ``lines`` come in sheet order of their returns, and one return's lines have distinct
+    Initiative IDs, so a stable sort on the first three keys gives the source order for free.
+    Those three are packed into one int per line: comparing ints, not nested tuples of
+    natural keys, is what makes sorting a million lines affordable.
+    """
+    if not lines:
+        return ()
+    refs = _ranks(ln.transaction_ref for ln in lines)
+    ids = _ranks(ln.initiative_id for ln in lines)
+    days = {d: i for i, d in enumerate(sorted({ln.date for ln in lines}))}
+    n_refs, n_ids = len(refs), len(ids)
+    keys = [
+        (days[ln.date] * n_refs + refs[ln.transaction_ref]) * n_ids + ids[ln.initiative_id] for ln in lines
+    ]
+    order = sorted(range(len(lines)), key=keys.__getitem__)
+    return tuple([lines[i] for i in order])
 
 
 def _group(items: Iterable, key: Callable) -> dict:
@@ -463,25 +520,12 @@ def compute(records: Records) -> Results:
 def _compute(records: Records) -> Results:
     program = records.program
     records, issues = _within_period(records)
-    ledger, attribution_issues = attribute(records)
+    # _within_period left the returns in sheet order
+    ledger_lines, attribution_issues = attribute_lines(records, in_sheet_order=True)
     issues.extend(attribution_issues)
     buckets = buckets_for(program)
     labels = [b.label for b in buckets]
-
-    keys: dict[str, tuple] = {}  # natural keys of refs and IDs, each worked out once
-
-    def nat(text: str) -> tuple:
-        key = keys.get(text)
-        if key is None:
-            key = keys[text] = natural_key(text)
-        return key
-
-    ledger = tuple(
-        sorted(
-            ledger,
-            key=lambda ln: (ln.date, nat(ln.transaction_ref), nat(ln.initiative_id), _source_key(ln)),
-        )
-    )
+    ledger = _ledger_order(ledger_lines)
     # every counted cost to the cent, like every counted return, so that all sums reconcile as shown
     costs = sorted(
         (replace(c, amount=cents(c.amount)) for c in records.costs), key=lambda c: (c.date, c.source)
