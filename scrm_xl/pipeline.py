@@ -117,8 +117,9 @@ def run(
 
     # the PDF does not depend on the written sheets (unless the workbook is attached to it), so it
     # renders on the second core while this process writes them
-    parallel = pdf_path is not None and not (write and attach_workbook)
-    pending = _beside(render, Path(pdf_path)) if parallel else None
+    pending = None
+    if pdf_path is not None:
+        pending = _Beside(render, Path(pdf_path), fork=not (write and attach_workbook))
     issues = results.issues
     if write:
         from .write import write_results
@@ -127,11 +128,11 @@ def run(
             # the layout re-derives every formula's value; a disagreement with the engine is reported
             issues += tuple(write_results(path, results, out_path=out_path))
         except BaseException:
-            if pending is not None:  # never leave the renderer running behind a failed write
+            if pending is not None and pending.forked:  # never leave a renderer running behind a failed write
                 with contextlib.suppress(RenderError):
-                    pending()
+                    pending.wait()
             raise
-    pdf = pending() if pending is not None else (render() if pdf_path is not None else None)
+    pdf = pending.wait() if pending is not None else None
     return RunOutcome(results, issues, exit_code(issues), workbook if write else None, pdf)
 
 
@@ -139,39 +140,48 @@ class RenderError(Exception):
     """The PDF briefing could not be rendered; the message says why."""
 
 
-def _beside(job: Callable[[], Path], result: Path) -> Callable[[], Path]:
-    """Start ``job`` (which writes ``result``) in a forked child; return a function that waits for it.
+class _Beside:
+    """Run ``job`` (which writes ``result``) in a forked child while this process goes on.
 
     Forking is only safe in a single-threaded process (a lock held by another thread would
-    stay locked in the child); elsewhere, and where there is no fork, the job runs here first.
+    stay locked in the child); elsewhere, and where there is no fork, ``wait`` runs the job
+    here, after whatever the caller did in between, exactly as if it had been sequential.
     """
-    if not hasattr(os, "fork") or threading.active_count() > 1 or os.environ.get("SCRM_XL_NO_FORK"):
-        try:
-            done = job()
-        except Exception as exc:
-            raise RenderError(f"{type(exc).__name__}: {exc}") from exc
-        return lambda: done
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: run, say what went wrong if anything, and leave without cleanup
-        status, message = 0, b""
-        try:
-            os.close(read_end)
-            job()
-        except BaseException as exc:  # everything must reach the parent as one line
-            status, message = 1, f"{type(exc).__name__}: {exc}".encode(errors="replace")
-        finally:
-            with contextlib.suppress(OSError):
-                os.write(write_end, message)
-            os._exit(status)
-    os.close(write_end)
 
-    def wait() -> Path:
-        with os.fdopen(read_end, "rb") as pipe:
+    def __init__(self, job: Callable[[], Path], result: Path, *, fork: bool = True) -> None:
+        self.job, self.result, self.pid = job, result, 0
+        unsafe = not hasattr(os, "fork") or threading.active_count() > 1
+        if not fork or unsafe or os.environ.get("SCRM_XL_NO_FORK"):
+            return
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: run, say what went wrong if anything, and leave without cleanup
+            status, message = 0, b""
+            try:
+                os.close(read_end)
+                job()
+            except BaseException as exc:  # everything must reach the parent as one line
+                status, message = 1, f"{type(exc).__name__}: {exc}".encode(errors="replace")
+            finally:
+                with contextlib.suppress(OSError):
+                    os.write(write_end, message)
+                os._exit(status)
+        os.close(write_end)
+        self.pid, self.pipe = pid, read_end
+
+    @property
+    def forked(self) -> bool:
+        return self.pid != 0
+
+    def wait(self) -> Path:
+        if not self.forked:
+            try:
+                return self.job()
+            except Exception as exc:
+                raise RenderError(f"{type(exc).__name__}: {exc}") from exc
+        with os.fdopen(self.pipe, "rb") as pipe:
             message = pipe.read().decode(errors="replace")
-        _, status = os.waitpid(pid, 0)
+        _, status = os.waitpid(self.pid, 0)
         if message or status != 0:
             raise RenderError(message or f"the PDF renderer stopped unexpectedly (status {status})")
-        return result
-
-    return wait
+        return self.result
