@@ -10,13 +10,12 @@ roll-up figures. ``judge`` then decides what the batch calls a failure.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from .batch import JobError, Outcome, Task
+from .files import replacing
 from .model import Severity
 
 # the parts of the results the portfolio needs; the whole object is in DIR/<stem>.json
@@ -35,14 +34,8 @@ def results_json(outcome) -> dict[str, Any]:
 def write_json(data: dict, path: Path) -> Path:
     """``path`` replaced whole: a temp file beside it, then a rename."""
     text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with replacing(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
     return path
 
 

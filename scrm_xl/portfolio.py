@@ -8,13 +8,13 @@ there is no grand total of money.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from pathlib import Path
+
+from .files import replacing
 
 PORTFOLIO_XLSX = "portfolio.xlsx"
 PORTFOLIO_PDF = "portfolio.pdf"
@@ -178,18 +178,12 @@ def write_portfolio(rows: Sequence[Mapping | tuple[Mapping, str]], out_dir: Path
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / PORTFOLIO_XLSX
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-portfolio-", suffix=".xlsx", dir=out_dir)
-    os.close(fd)
-    try:
-        book = xlsxwriter.Workbook(tmp, {"constant_memory": False})
+    with replacing(target) as tmp:
+        book = xlsxwriter.Workbook(str(tmp), {"constant_memory": False})
         # the file's creation stamp is the latest As of, so the same inputs give the same bytes
         book.set_properties({"title": "Social CRM portfolio", "created": _stamp(lines)})
         _fill(book, group_by_currency(lines))
         book.close()
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return target
 
 
@@ -392,12 +386,6 @@ def write_portfolio_pdf(
             .write_pdf(pdf_identifier=identifier, custom_metadata=False)
         )
     target = out_dir / PORTFOLIO_PDF
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-portfolio-", suffix=".pdf", dir=out_dir)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(pdf)
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with replacing(target) as tmp:
+        tmp.write_bytes(pdf)
     return target

@@ -35,6 +35,7 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from . import charts
 from .compute import DERIVED_RATES, derived_rate
+from .files import replacing
 from .fmt import MISSING, Formatter
 from .model import FLOW_METRICS, Severity, is_stock_metric
 from .results import Figures, Results
@@ -600,10 +601,6 @@ def render_pdf(
             attachments=attachments or None,
             custom_metadata=False,
         )
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    try:
+    with replacing(out) as tmp:
         tmp.write_bytes(pdf)
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
     return out

@@ -7,8 +7,6 @@ checks can never disagree. ``scrm-xl new PATH [--example]`` calls
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
@@ -19,6 +17,7 @@ from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from .examples import Example, realistic
+from .files import replacing
 from .model import STANDARD_METRICS
 from .schema import (
     CHOICE,
@@ -132,29 +131,11 @@ def write_workbook(path: Path, example: Example | None, *, extend=None) -> None:
     """Write the template, filled with ``example``'s rows when given. ``extend(book, instructions)``,
     when given, adds to the XlsxWriter workbook before it is closed (the macro-enabled template
     adds its VBA project, button and xlwings.conf sheet this way)."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=".scrm_xl-", suffix=".xlsx", dir=path.parent or ".")
-    os.close(fd)
-    try:
+    with replacing(path) as tmp:
         if extend is None:  # the two-argument call is what tests stub
-            _build(tmp, example)
+            _build(str(tmp), example)
         else:
-            _build(tmp, example, extend)
-        os.chmod(tmp, _file_mode(path))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _file_mode(path: Path) -> int:
-    """The mode a plain new file would get (mkstemp makes it private), or the
-    replaced file's own mode."""
-    if path.exists():
-        return path.stat().st_mode & 0o777
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
+            _build(str(tmp), example, extend)
 
 
 class _Formats:

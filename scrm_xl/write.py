@@ -12,7 +12,6 @@ the bytes of running once.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import math
 import os
@@ -20,7 +19,6 @@ import posixpath
 import re
 import stat
 import struct
-import tempfile
 import zipfile
 import zlib
 from collections.abc import Iterable, Iterator
@@ -31,6 +29,7 @@ from pathlib import Path
 
 from lxml import etree
 
+from .files import replacing
 from .layout import Cell, Chart, Layout, PageSetup, RowBlock, SheetLayout, Style, layout
 from .model import Issue, column_letter
 from .results import Results
@@ -112,7 +111,8 @@ def write_results(
         raise NotAWorkbook(f"{book}: cannot read the file ({exc.strerror or exc})") from exc
     package = _Package(data, str(book))
     new_parts = _edit(package, lay)
-    _atomic_write(target, lambda fh: package.save(fh, new_parts), mode_from=book)
+    with replacing(target, mode=stat.S_IMODE(book.stat().st_mode)) as tmp, open(tmp, "wb") as fh:
+        package.save(fh, new_parts)
     return issues
 
 
@@ -123,30 +123,6 @@ def _refuse_if_locked(path: Path) -> None:
             raise WorkbookLocked(
                 f"{path}: the workbook is open in Excel ({lock.name} exists); close it and retry"
             )
-
-
-def _atomic_write(target: Path, write, mode_from: Path) -> None:
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".scrm_xl-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        with contextlib.suppress(OSError):
-            os.chmod(tmp, stat.S_IMODE(os.stat(mode_from).st_mode))
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    try:  # make the rename itself durable; not possible on every platform
-        dir_fd = os.open(target.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except OSError:
-        pass
 
 
 # --- the zip package, read raw ------------------------------------------------------

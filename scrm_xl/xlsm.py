@@ -14,9 +14,10 @@ import io
 import keyword
 import os
 import sys
-import tempfile
 import zipfile
 from pathlib import Path
+
+from .files import replacing
 
 # the xlwings release the button's VBA is taken from; pyproject pins xlwings to it because the
 # VBA, the Windows DLL and the macOS AppleScript it calls must all be of one release
@@ -155,12 +156,5 @@ def _write_conf(book, ws) -> None:
 
 
 def _write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=".scrm_xl-", suffix=".py", dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with replacing(path, mode=0o644) as tmp, open(tmp, "w", encoding="utf-8", newline="\n") as fh:
+        fh.write(text)
