@@ -66,11 +66,9 @@ def test_cluster_run_gives_the_same_files_as_a_local_run(cluster, tmp_path):
 
 def test_an_unreachable_scheduler_is_one_line(tmp_path):
     tweak(tmp_path / "in" / "a.xlsx")
-    import socket
+    from helpers.loopback import free_port
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()  # nothing listens there
     proc = subprocess.run(
         [sys.executable, "-m", "scrm_xl", "batch", tmp_path / "in", "--out", tmp_path / "o",
          "--scheduler", f"tcp://127.0.0.1:{port}"],

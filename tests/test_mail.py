@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import socket
 import ssl
 from decimal import Decimal
 from email import policy
@@ -14,6 +13,7 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
+from helpers.loopback import Recorder, free_port
 
 from scrm_xl import mail
 from scrm_xl.mail import (
@@ -30,29 +30,6 @@ from scrm_xl.mail import (
 SENDER = "finance-ops@example.com"
 USER, PASSWORD = "ana", "s3cret-Pa55"
 WHEN = dt.datetime(2026, 4, 2, 9, 30, tzinfo=dt.UTC)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Recorder:
-    """Records every accepted envelope; refuses any recipient at nobody@..."""
-
-    def __init__(self):
-        self.envelopes = []
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address.startswith("nobody@"):
-            return "550 5.1.1 no such user here"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        self.envelopes.append(envelope)
-        return "250 Message accepted"
 
 
 def authenticator(server, session, envelope, mechanism, auth_data):

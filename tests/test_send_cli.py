@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import os
-import socket
 import subprocess
 import sys
 from email import policy
@@ -16,6 +15,7 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 from batch_jobs import tweak
+from helpers.loopback import Recorder, free_port
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
@@ -34,29 +34,6 @@ def cli(*args, env=None) -> subprocess.CompletedProcess:
         timeout=300,
         env={**environ, **(env or {})},
     )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Recorder:
-    """Keeps every message; refuses any recipient at nobody@..."""
-
-    def __init__(self):
-        self.envelopes = []
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address.startswith("nobody@"):
-            return "550 5.1.1 no such user here"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        self.envelopes.append(envelope)
-        return "250 Message accepted"
 
 
 @pytest.fixture
