@@ -41,6 +41,18 @@ from scrm_xl.results import (
     Scenarios,
 )
 
+# the briefing's section titles, in the order the issue asks for
+SECTIONS = [
+    "Return on investment",
+    "Value created — not counted in ROI",
+    "Goals scorecard",
+    "ROI — tangible, transaction-linked",
+    "Value — intangible, not counted in ROI",
+    "From value to ROI",
+    "Data quality",
+    "Method and assumptions",
+]
+
 CENT = Decimal("0.01")
 SCENARIO_CONFIDENCES = {
     "conservative": ("High",),

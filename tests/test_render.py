@@ -20,20 +20,10 @@ from pypdf import PdfReader
 
 from scrm_xl import render
 from scrm_xl.render import BundleFetcher, render_html, render_pdf, templates_dir
-from tests.pdf_fixtures import make_results
+from tests.pdf_fixtures import SECTIONS, make_results
 
 SNAPSHOTS = Path(__file__).parent / "__snapshots__"
 HOSTILE = '<link rel="attachment" href="file:///etc/hostname">'
-SECTIONS = [
-    "Return on investment",
-    "Value created — not counted in ROI",
-    "Goals scorecard",
-    "ROI — tangible, transaction-linked",
-    "Value — intangible, not counted in ROI",
-    "From value to ROI",
-    "Data quality",
-    "Method and assumptions",
-]
 
 
 class Captured(logging.Handler):

@@ -19,18 +19,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.pdf_fixtures import SECTIONS
+
 ROOT = Path(__file__).resolve().parent.parent
 BOOKS = ROOT / "workbooks"
-SECTIONS = [
-    "Return on investment",
-    "Value created — not counted in ROI",
-    "Goals scorecard",
-    "ROI — tangible, transaction-linked",
-    "Value — intangible, not counted in ROI",
-    "From value to ROI",
-    "Data quality",
-    "Method and assumptions",
-]
 SYMBOLS = {"USD": "$", "EUR": "€"}
 MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
           "November", "December"]  # fmt: skip
