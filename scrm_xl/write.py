@@ -16,9 +16,11 @@ import io
 import math
 import os
 import posixpath
+import queue
 import re
 import stat
 import struct
+import threading
 import zipfile
 import zlib
 from collections.abc import Iterable, Iterator
@@ -247,7 +249,11 @@ def _deflated(name: str, data: bytes, source_central: bytes | None) -> tuple[byt
 
 def _deflate_stream(fh, name: str, chunks: Iterable[bytes]) -> tuple[int, bytes]:
     """Compress ``chunks`` straight into ``fh``, then fill in the local header's CRC and sizes.
-    Same bytes as ``_deflated`` on the joined data; returns (entry size, central record)."""
+    Same bytes as ``_deflated`` on the joined data; returns (entry size, central record).
+
+    The chunks are made (Python, holding the GIL) in this thread while a second thread
+    checksums, deflates and writes the ones already made: zlib and file writes release the
+    GIL, so a long Ledger's XML and its compression run on two cores at once."""
     if not fh.seekable():
         data = b"".join(chunks)
         local, central = _deflated(name, data, None)
@@ -256,23 +262,62 @@ def _deflate_stream(fh, name: str, chunks: Iterable[bytes]) -> tuple[int, bytes]
     start = fh.tell()
     placeholder, _ = _headers(name, 0, 0, 0, None)
     fh.write(placeholder)
-    comp = zlib.compressobj(6, zlib.DEFLATED, -15)
-    crc = size = packed = 0
-    for chunk in chunks:
-        crc = zlib.crc32(chunk, crc)
-        size += len(chunk)
-        out = comp.compress(chunk)
-        packed += len(out)
-        fh.write(out)
-    out = comp.flush()
-    packed += len(out)
-    fh.write(out)
+    packer = _Packer(fh)
+    try:
+        for chunk in chunks:
+            packer.put(chunk)
+    finally:
+        crc, packed, size = packer.close()
     header, central = _headers(name, crc, packed, size, None)
     end = fh.tell()
     fh.seek(start)
     fh.write(header)
     fh.seek(end)
     return end - start, central
+
+
+class _Packer:
+    """A thread that deflates chunks into a file in the order they were put. ``close()``
+    waits for it and re-raises what it met (a full disk, say); ``put()`` raises it too, so
+    the producer stops early. A producer's own error still closes the thread."""
+
+    def __init__(self, fh) -> None:
+        self.fh = fh
+        self.queue: queue.Queue[bytes | None] = queue.Queue(maxsize=4)  # ~4 MB in flight
+        self.crc = self.packed = self.size = 0
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="scrm_xl-deflate", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        comp = zlib.compressobj(6, zlib.DEFLATED, -15)
+        chunk = b""
+        try:
+            while (chunk := self.queue.get()) is not None:
+                self.crc = zlib.crc32(chunk, self.crc)
+                self.size += len(chunk)
+                self._write(comp.compress(chunk))
+            self._write(comp.flush())
+        except BaseException as exc:  # handed to the producer by put() and close()
+            self.error = exc
+            while chunk is not None:  # take what the producer still puts, up to its end
+                chunk = self.queue.get()
+
+    def _write(self, out: bytes) -> None:
+        self.packed += len(out)
+        self.fh.write(out)
+
+    def put(self, chunk: bytes) -> None:
+        if self.error is not None:
+            raise self.error
+        self.queue.put(chunk)
+
+    def close(self) -> tuple[int, int, int]:
+        self.queue.put(None)
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+        return self.crc, self.packed, self.size
 
 
 def _headers(

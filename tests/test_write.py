@@ -6,6 +6,7 @@ import hashlib
 import io
 import os
 import shutil
+import threading
 import zipfile
 from datetime import date
 from decimal import Decimal
@@ -372,3 +373,50 @@ def test_ledger_rows_rendered_from_the_row_block_equal_the_cell_by_cell_renderin
 
     assert cells(fast) == cells(slow)
     assert len(cells(fast)) == 23  # the one None is no cell
+
+
+class _FullDisk(io.BytesIO):
+    """Takes ``room`` bytes, then fails like a full disk."""
+
+    def __init__(self, room: int) -> None:
+        super().__init__()
+        self.room = room
+
+    def write(self, data) -> int:
+        if self.tell() + len(data) > self.room:
+            raise OSError(28, "No space left on device")
+        return super().write(data)
+
+
+def _xml_chunks(n: int, made: list[int]):
+    for k in range(n):
+        made.append(k)
+        yield (f"<row r='{k}'>" + "x" * 50_000 + "</row>").encode()
+
+
+def test_a_full_disk_during_the_deflate_thread_stops_the_producer_and_raises():
+    made: list[int] = []
+    before = threading.active_count()
+    with pytest.raises(OSError, match="No space"):
+        writer._deflate_stream(_FullDisk(200), "xl/worksheets/sheet9.xml", _xml_chunks(1_000, made))
+    assert threading.active_count() == before  # the deflate thread has ended
+    assert len(made) < 1_000  # the XML stopped being made soon after the disk filled
+
+
+def test_an_error_making_the_xml_ends_the_deflate_thread_and_is_raised():
+    def broken():
+        yield b"<sheetData>"
+        raise ValueError("a ledger line the writer cannot format")
+
+    before = threading.active_count()
+    with pytest.raises(ValueError, match="cannot format"):
+        writer._deflate_stream(io.BytesIO(), "xl/worksheets/sheet9.xml", broken())
+    assert threading.active_count() == before
+
+
+def test_the_streamed_entry_is_the_joined_data_deflated_in_one_go():
+    made: list[int] = []
+    streamed = io.BytesIO()
+    size, central = writer._deflate_stream(streamed, "xl/worksheets/sheet9.xml", _xml_chunks(40, made))
+    whole, central_whole = writer._deflated("xl/worksheets/sheet9.xml", b"".join(_xml_chunks(40, [])), None)
+    assert size == len(whole) and streamed.getvalue() == whole and central == central_whole
