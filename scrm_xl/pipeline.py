@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pickle
+import signal
+import tempfile
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import NoReturn
 
 from .model import Issue, Records, Severity
 from .results import Results
@@ -103,23 +107,25 @@ def run(
     """read -> load -> compute -> write the four sheets (into ``path``, or a copy at ``out_path``)
     -> render the PDF briefing when ``pdf_path`` is given. The one path the CLI, the batch and
     tests share. Raises ``write.WriteError`` when the workbook cannot be written."""
-    outcome = check(path)
-    results = calculate(outcome)
-    if results is None:
-        return RunOutcome(None, outcome.issues, outcome.exit_code)
     workbook = Path(out_path) if out_path is not None else Path(path)
-
-    def render() -> Path:
-        from .render import render_pdf
-
+    # the briefing does not depend on the written sheets (unless the workbook is attached to it):
+    # a forked child imports WeasyPrint while this process reads and computes, then renders
+    # while this process writes the sheets
+    renderer = _Renderer(fork=not (write and attach_workbook)) if pdf_path is not None else None
+    try:
+        outcome = check(path)
+        results = calculate(outcome)
+    except BaseException:
+        if renderer is not None:
+            renderer.cancel()
+        raise
+    if results is None:
+        if renderer is not None:
+            renderer.cancel()
+        return RunOutcome(None, outcome.issues, outcome.exit_code)
+    if renderer is not None:
         attach = workbook if attach_workbook else None
-        return render_pdf(results, pdf_path, page_size=page_size, variant=pdf_variant, attach=attach)
-
-    # the PDF does not depend on the written sheets (unless the workbook is attached to it), so it
-    # renders on the second core while this process writes them
-    pending = None
-    if pdf_path is not None:
-        pending = _Beside(render, Path(pdf_path), fork=not (write and attach_workbook))
+        renderer.give(results, Path(pdf_path), page_size=page_size, variant=pdf_variant, attach=attach)
     issues = results.issues
     if write:
         from .write import write_results
@@ -128,11 +134,13 @@ def run(
             # the layout re-derives every formula's value; a disagreement with the engine is reported
             issues += tuple(write_results(path, results, out_path=out_path))
         except BaseException:
-            if pending is not None and pending.forked:  # never leave a renderer running behind a failed write
+            if (
+                renderer is not None and renderer.forked
+            ):  # never leave a renderer running behind a failed write
                 with contextlib.suppress(RenderError):
-                    pending.wait()
+                    renderer.wait()
             raise
-    pdf = pending.wait() if pending is not None else None
+    pdf = renderer.wait() if renderer is not None else None
     return RunOutcome(results, issues, exit_code(issues), workbook if write else None, pdf)
 
 
@@ -140,48 +148,114 @@ class RenderError(Exception):
     """The PDF briefing could not be rendered; the message says why."""
 
 
-class _Beside:
-    """Run ``job`` (which writes ``result``) in a forked child while this process goes on.
+def for_briefing(results: Results) -> Results:
+    """The results with only what the briefing reads: of the ledger, one line per initiative
+    that has any (the briefing asks which initiatives have returns, nothing more); no cost
+    lines. A million-line ledger then crosses to the renderer as a few kilobytes.
+    ``tests/test_cli_run.py`` renders both and compares the bytes."""
+    first: dict[str, object] = {}
+    for line in results.ledger:
+        first.setdefault(line.initiative_id, line)
+    return replace(results, ledger=tuple(first.values()), cost_lines=())
+
+
+class _Renderer:
+    """Renders the briefing in a child forked before the workbook is read, so WeasyPrint's
+    import (most of a second) overlaps reading and computing, and the render overlaps writing
+    the sheets. The results reach the child through a spool file made before the fork, and a
+    byte on a pipe says they are there (no byte: nothing to render).
 
     Forking is only safe in a single-threaded process (a lock held by another thread would
-    stay locked in the child); elsewhere, and where there is no fork, ``wait`` runs the job
-    here, after whatever the caller did in between, exactly as if it had been sequential.
+    stay locked in the child); elsewhere, and where there is no fork, ``wait`` renders here,
+    after whatever the caller did in between, exactly as if it had been sequential.
     """
 
-    def __init__(self, job: Callable[[], Path], result: Path, *, fork: bool = True) -> None:
-        self.job, self.result, self.pid = job, result, 0
+    def __init__(self, *, fork: bool = True) -> None:
+        self.pid = 0
+        self.go: int | None = None
+        self.job: tuple | None = None  # (results, pdf, options), when rendering here
+        self.pdf: Path | None = None
         unsafe = not hasattr(os, "fork") or threading.active_count() > 1
         if not fork or unsafe or os.environ.get("SCRM_XL_NO_FORK"):
             return
-        read_end, write_end = os.pipe()
+        self.spool = tempfile.TemporaryFile()  # noqa: SIM115 (closed by wait() or cancel())
+        go_read, self.go = os.pipe()
+        self.status, status_write = os.pipe()
         pid = os.fork()
-        if pid == 0:  # the child: run, say what went wrong if anything, and leave without cleanup
-            status, message = 0, b""
-            try:
-                os.close(read_end)
-                job()
-            except BaseException as exc:  # everything must reach the parent as one line
-                status, message = 1, f"{type(exc).__name__}: {exc}".encode(errors="replace")
-            finally:
-                with contextlib.suppress(OSError):
-                    os.write(write_end, message)
-                os._exit(status)
-        os.close(write_end)
-        self.pid, self.pipe = pid, read_end
+        if pid == 0:
+            os.close(self.go)
+            os.close(self.status)
+            _render_child(go_read, self.spool, status_write)  # never returns
+        os.close(go_read)
+        os.close(status_write)
+        self.pid = pid
 
     @property
     def forked(self) -> bool:
         return self.pid != 0
 
+    def give(self, results: Results, pdf: Path, **options) -> None:
+        """The results to render into ``pdf``; the forked child starts at once."""
+        self.pdf = pdf
+        if not self.forked:
+            self.job = (results, pdf, options)
+            return
+        payload = pickle.dumps((for_briefing(results), pdf, options), protocol=pickle.HIGHEST_PROTOCOL)
+        self.spool.write(payload)
+        self.spool.flush()
+        with contextlib.suppress(OSError):  # a child that already died says why in wait()
+            os.write(self.go, b"1")
+        self._close_go()
+
+    def cancel(self) -> None:
+        """Nothing to render: the child, which has written nothing yet, is stopped and reaped."""
+        if self.forked:
+            self._close_go()
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+            os.close(self.status)
+            self.spool.close()
+
     def wait(self) -> Path:
         if not self.forked:
+            assert self.job is not None, "give() comes before wait()"
+            results, pdf, options = self.job
             try:
-                return self.job()
+                from .render import render_pdf
+
+                return render_pdf(results, pdf, **options)
             except Exception as exc:
                 raise RenderError(f"{type(exc).__name__}: {exc}") from exc
-        with os.fdopen(self.pipe, "rb") as pipe:
+        self._close_go()
+        with os.fdopen(self.status, "rb") as pipe:
             message = pipe.read().decode(errors="replace")
         _, status = os.waitpid(self.pid, 0)
+        self.spool.close()
         if message or status != 0:
             raise RenderError(message or f"the PDF renderer stopped unexpectedly (status {status})")
-        return self.result
+        assert self.pdf is not None, "give() comes before wait()"
+        return self.pdf
+
+    def _close_go(self) -> None:
+        if self.go is not None:
+            os.close(self.go)
+            self.go = None
+
+
+def _render_child(go: int, spool, status: int) -> NoReturn:
+    """The forked renderer: import WeasyPrint, wait for the results, render, report one line."""
+    code, message = 0, b""
+    try:
+        from . import render  # the slow import, while the parent reads and computes
+
+        if os.read(go, 1):
+            spool.seek(0)
+            results, pdf, options = pickle.loads(spool.read())
+            render.render_pdf(results, pdf, **options)
+    except BaseException as exc:  # everything must reach the parent as one line
+        code, message = 1, f"{type(exc).__name__}: {exc}".encode(errors="replace")
+    finally:
+        with contextlib.suppress(OSError):
+            os.write(status, message)
+        os._exit(code)
