@@ -17,9 +17,11 @@ from __future__ import annotations
 import os
 import re
 import struct
+import threading
 import zipfile
 import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -156,9 +158,10 @@ def read_workbook(
     from .bulk import paused_gc
 
     try:
-        facts = _inspect(p, wanted)
-        with paused_gc():  # calamine hands over millions of live cell objects
-            tables = _read_values(p, facts)
+        # calamine hands over millions of live cell objects: no collector passes over them
+        with paused_gc(), _Parsing(p) as parsing:
+            facts = _inspect(p, wanted, parsed=parsing.start)
+            tables = _read_values(parsing, facts)
     except Unreadable as exc:
         return None, [error("", f"{p.name}: {exc}")]
     except OSError as exc:
@@ -201,7 +204,7 @@ class _Facts:
     sheets: list[_SheetFacts]
 
 
-def _inspect(p: Path, wanted=lambda name: True) -> _Facts:
+def _inspect(p: Path, wanted=lambda name: True, parsed=lambda sheet, size: None) -> _Facts:
     if p.suffix.lower() not in (".xlsx", ".xlsm"):
         if p.suffix.lower() == ".xls":
             raise Unreadable("old .xls workbooks are not read; save it as .xlsx in Excel")
@@ -221,10 +224,14 @@ def _inspect(p: Path, wanted=lambda name: True) -> _Facts:
             raise Unreadable("not an Excel workbook (the file is not a zip container)")
         fh.seek(0)
         with zipfile.ZipFile(fh) as zf:
-            return _inspect_zip(fh, zf, wanted)
+            return _inspect_zip(fh, zf, wanted, parsed)
 
 
-def _inspect_zip(fh, zf: zipfile.ZipFile, wanted=lambda name: True) -> _Facts:
+def _inspect_zip(
+    fh, zf: zipfile.ZipFile, wanted=lambda name: True, parsed=lambda sheet, size: None
+) -> _Facts:
+    """Check the container, its XML parts and every sheet; ``parsed(sheet, xml_bytes)`` is called
+    for each wanted sheet as soon as its own scan has passed, so its parse can start."""
     infos = zf.infolist()
     if len(infos) > MAX_ENTRIES:
         raise Unreadable(f"the workbook has {len(infos):,} parts, more than {MAX_ENTRIES:,}: not a workbook")
@@ -260,6 +267,7 @@ def _inspect_zip(fh, zf: zipfile.ZipFile, wanted=lambda name: True) -> _Facts:
             raise Unreadable(f"sheet {sheet.name!r} is listed but its part {sheet.part} is missing")
         if wanted(sheet.name):
             _scan_sheet(fh, info, sheet)
+            parsed(sheet, info.file_size)
         else:
             sheet.skip = True
             _check_xml_part(fh, info)
@@ -497,27 +505,89 @@ def _ref_extent(ref: str) -> tuple[int, int]:
 # --- values ------------------------------------------------------------------------
 
 
-def _read_values(p: Path, facts: _Facts) -> Tables:
-    import python_calamine as pc
+class _Parsing:
+    """python-calamine parses each sheet on a worker thread as soon as the pre-scan has passed
+    it. The parse releases the GIL, so it runs while later sheets are scanned, and two sheets
+    (Returns and Touchpoints) parse at once on two cores while their XML adds up to no more
+    than ``TOGETHER_BYTES``; a bigger sheet parses alone, so a million-row workbook holds one
+    parsed sheet at a time, as a sequential read would. A calamine workbook parses one sheet at
+    a time, so each worker opens its own; each converts its sheet to Python rows at once, so a
+    parsed range is freed as soon as it is read. Calamine opens the file only after every other
+    XML part has been checked."""
 
-    wb = pc.CalamineWorkbook.from_path(str(p))
-    try:
-        visible = {m.name: str(m.visible).rsplit(".", 1)[-1].lower() == "visible" for m in wb.sheets_metadata}
-        by_name = {s.name: s for s in facts.sheets}
-        tables = []
-        for name in wb.sheet_names:
-            sf = by_name.get(name)
-            if sf is None or sf.skip:  # a chart sheet, or a sheet the loader does not read
-                continue
-            rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
-            for (r, c), code in sf.errors.items():
-                while len(rows) < r:
-                    rows.append([])
-                row = rows[r - 1]
-                while len(row) < c:
-                    row.append(None)
-                row[c - 1] = ExcelError(code)
-            tables.append(Table(name, rows, 1, 1, hidden=not visible.get(name, True)))
-    finally:
-        wb.close()
-    return Tables(tables, date1904=facts.date1904, path=str(p), sheet_names=[s.name for s in facts.sheets])
+    WORKERS = 2
+    TOGETHER_BYTES = 192 * 1024**2  # of sheet XML parsed at once (about 500k rows of Returns)
+
+    def __init__(self, p: Path) -> None:
+        self.p = p
+        self.pool: ThreadPoolExecutor | None = None
+        self.local = threading.local()
+        self.opened: list = []
+        self.names: set[str] = set()
+        self.visible: dict[str, bool] = {}
+        self.rows: dict[str, Future] = {}
+        self.budget = threading.Condition()
+        self.in_flight = 0
+
+    def __enter__(self) -> _Parsing:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.pool is not None:  # an unreadable later sheet: let the parses under way end, start no other
+            self.pool.shutdown(wait=True, cancel_futures=True)
+        for wb in self.opened:
+            wb.close()
+
+    def start(self, sheet: _SheetFacts, size: int) -> None:
+        if self.pool is None:
+            self.pool = ThreadPoolExecutor(self.WORKERS, thread_name_prefix="scrm_xl-read")
+        self.rows[sheet.name] = self.pool.submit(self._rows, sheet.name, min(size, self.TOGETHER_BYTES))
+
+    def _workbook(self):
+        wb = getattr(self.local, "wb", None)
+        if wb is None:
+            import python_calamine as pc
+
+            wb = self.local.wb = pc.CalamineWorkbook.from_path(str(self.p))
+            self.opened.append(wb)
+            self.names = set(wb.sheet_names)
+            self.visible = {
+                m.name: str(m.visible).rsplit(".", 1)[-1].lower() == "visible" for m in wb.sheets_metadata
+            }
+        return wb
+
+    def _rows(self, name: str, size: int) -> list | None:
+        with self.budget:
+            self.budget.wait_for(lambda: self.in_flight + size <= self.TOGETHER_BYTES)
+            self.in_flight += size
+        try:
+            wb = self._workbook()
+            if name not in self.names:  # a sheet calamine does not list
+                return None
+            return wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        finally:
+            with self.budget:
+                self.in_flight -= size
+                self.budget.notify_all()
+
+
+def _read_values(parsing: _Parsing, facts: _Facts) -> Tables:
+    tables = []
+    for sf in facts.sheets:
+        future = parsing.rows.get(sf.name)
+        if future is None:  # a chart sheet, or a sheet the loader does not read
+            continue
+        rows = future.result()
+        if rows is None:
+            continue
+        for (r, c), code in sf.errors.items():
+            while len(rows) < r:
+                rows.append([])
+            row = rows[r - 1]
+            while len(row) < c:
+                row.append(None)
+            row[c - 1] = ExcelError(code)
+        tables.append(Table(sf.name, rows, 1, 1, hidden=not parsing.visible.get(sf.name, True)))
+    return Tables(
+        tables, date1904=facts.date1904, path=str(parsing.p), sheet_names=[s.name for s in facts.sheets]
+    )

@@ -3,6 +3,9 @@ the 1904 system, cached formula values, error cells) come through to the loader.
 
 import shutil
 import subprocess
+import threading
+import time
+import zipfile
 from datetime import date
 from decimal import Decimal
 
@@ -248,10 +251,83 @@ def test_a_parser_panic_is_an_unreadable_file(tmp_path, monkeypatch):
     class PanicException(BaseException):  # what pyo3 raises when Rust code panics
         pass
 
-    def panic(p, facts):
-        raise PanicException("index out of bounds")
+    def panic(self, name, size):  # on the parsing thread, as a real panic would be
+        if name == "Returns":
+            raise PanicException("index out of bounds")
+        return real_rows(self, name, size)
 
-    monkeypatch.setattr(read, "_read_values", panic)
+    real_rows = read._Parsing._rows
+    monkeypatch.setattr(read._Parsing, "_rows", panic)
     tables, issues = read.read_workbook(write_book(tmp_path / "b.xlsx", base_sheets()))
     assert tables is None
     assert [str(i) for i in issues] == ["b.xlsx: the file cannot be read (index out of bounds)"]
+
+
+def test_calamine_failing_to_open_the_file_is_an_unreadable_file_not_missing_sheets(tmp_path, monkeypatch):
+    import scrm_xl.read as read
+
+    def refuse(self):
+        raise ValueError("Cannot detect file format")
+
+    monkeypatch.setattr(read._Parsing, "_workbook", refuse)
+    tables, issues = read.read_workbook(write_book(tmp_path / "b.xlsx", base_sheets()))
+    assert tables is None
+    assert [str(i) for i in issues] == [
+        "b.xlsx: the file is damaged and cannot be read (Cannot detect file format)"
+    ]
+
+
+def test_a_sheet_refused_by_the_scan_is_never_parsed(tmp_path, monkeypatch):
+    # sheets are parsed on a worker thread while later ones are scanned; a refused sheet never
+    # reaches calamine, and the read waits for the parses already under way before it returns
+    import scrm_xl.read as read
+
+    parsed = []
+    real_rows = read._Parsing._rows
+
+    def rows(self, name, size):
+        parsed.append(name)
+        return real_rows(self, name, size)
+
+    monkeypatch.setattr(read._Parsing, "_rows", rows)
+    threads = threading.active_count()
+    sheets = base_sheets()
+    path = write_book(tmp_path / "b.xlsx", sheets)
+    part = f"xl/worksheets/sheet{list(sheets).index('Returns') + 1}.xml"
+    far = b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData>'
+    out = tmp_path / "c.xlsx"
+    with zipfile.ZipFile(path) as zin, zipfile.ZipFile(out, "w") as zout:
+        for name in zin.namelist():
+            data = zin.read(name)
+            zout.writestr(name, data.replace(b"</sheetData>", far) if name == part else data)
+    tables, issues = read.read_workbook(out)
+    assert tables is None and "uses cells up to XFD1048576" in issues[0].message
+    assert "Returns" not in parsed and parsed  # the sheets before it were parsed, Returns was not
+    assert threading.active_count() == threads  # the parsing threads have ended
+
+
+def test_sheets_over_the_byte_budget_parse_one_at_a_time_and_read_the_same(tmp_path, monkeypatch):
+    import scrm_xl.read as read
+
+    path = write_book(tmp_path / "b.xlsx", base_sheets())
+    together, _ = read.read_workbook(path)
+
+    busy, most = [0], [0]
+    lock = threading.Lock()
+    real_workbook = read._Parsing._workbook
+
+    def counting(self):  # called at the start of every parse, inside the budget
+        with lock:
+            busy[0] += 1
+            most[0] = max(most[0], busy[0])
+        time.sleep(0.02)  # long enough for a second parse to start if the budget let it
+        with lock:
+            busy[0] -= 1
+        return real_workbook(self)
+
+    monkeypatch.setattr(read._Parsing, "_workbook", counting)
+    monkeypatch.setattr(read._Parsing, "TOGETHER_BYTES", 1)  # every sheet is "big"
+    alone, issues = read.read_workbook(path)
+    assert issues == [] and most[0] == 1
+    assert {n: t.rows for n, t in alone.items()} == {n: t.rows for n, t in together.items()}
+    assert list(alone) == list(together) and alone.sheet_names == together.sheet_names
