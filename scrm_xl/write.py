@@ -27,10 +27,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from itertools import chain, islice
 from pathlib import Path
 
 from lxml import etree
 
+from .bulk import paused_gc
 from .files import replacing
 from .layout import Cell, Chart, Layout, PageSetup, RowBlock, SheetLayout, Style, layout
 from .model import Issue, column_letter
@@ -106,6 +108,11 @@ def write_results(
     target = Path(out_path) if out_path is not None else book
     for path in {book, target}:
         _refuse_if_locked(path)
+    with paused_gc():  # the Ledger's rows are made a chunk at a time beside a million live results
+        return _write(book, target, results)
+
+
+def _write(book: Path, target: Path, results: Results) -> list[Issue]:
     lay, issues = layout(results)
     try:
         data = book.read_bytes()
@@ -946,56 +953,92 @@ def _sheet_xml(sheet: SheetLayout, style_ids: dict[str, int], drawing_rel: str |
     yield "".join(out).encode("utf-8")
 
 
+_MARKUP = ("&", "<", ">", "_x")
+BLOCK_ROWS = 4_000  # rows turned into XML at a time, column by column (about a megabyte)
+
+
 def _block_xml(block: RowBlock, style_ids: dict[str, int], heights: dict[int, float]) -> Iterator[bytes]:
-    """A RowBlock's rows: the same XML as ``_cell_xml`` per cell, from per-column prefixes
-    made once and caches of escaped texts and date serials (a Ledger repeats its IDs, types
-    and dates a million times). Decimals are written as their own digits, which any reader
+    """A RowBlock's rows, the same XML as ``_cell_xml`` per cell, made a few thousand rows at a
+    time and column by column: a column's values mostly share one type (a Ledger's IDs, types
+    and dates repeat a million times), so each column's cells come from one comprehension with
+    per-column prefixes made once and each distinct text escaped once; the row strings are
+    then interleaved by ``zip``. Decimals are written as their own digits, which any reader
     parses to the same double as the float we would otherwise format."""
-    styles = block.styles
-    open_cell = [f'<c r="{column_letter(k + 1)}' for k in range(len(styles))]
-    ids = [style_ids[st] for st in styles]
-    as_text = [f'" s="{i}" t="inlineStr"><is>' for i in ids]
-    as_number = [f'" s="{i}"><v>' for i in ids]
-    empty = [f'" s="{i}"/>' for i in ids]
-    texts: dict[str, str] = {}
-    serials: dict[date, str] = {}
-    out: list[str] = []
+    columns = [_Column(k, style, style_ids[style]) for k, style in enumerate(block.styles)]
+    width = len(columns)
     r = block.first_row
-    for values in block.rows():
-        rs = str(r)
-        out.append(
-            f'<row r="{rs}" ht="{_num(heights[r])}" customHeight="1">' if r in heights else f'<row r="{rs}">'
-        )
-        for k, v in enumerate(values):
-            if v is None:
-                continue
-            t = type(v)
-            if t is str:
-                if not v:
-                    out += (open_cell[k], rs, empty[k])
-                    continue
-                tail = texts.get(v)
-                if tail is None:
-                    space = ' xml:space="preserve"' if v != v.strip() or "\n" in v or "\t" in v else ""
-                    tail = f"<t{space}>{escape_text(v)}</t></is></c>"
-                    if len(texts) < 100_000:  # IDs repeat; transaction refs mostly do not
-                        texts[v] = tail
-                out += (open_cell[k], rs, as_text[k], tail)
-            elif t is Decimal and v.is_finite():
-                out += (open_cell[k], rs, as_number[k], str(v), "</v></c>")
-            elif t is date:
-                serial = serials.get(v)
-                if serial is None:
-                    serial = serials[v] = str(v.toordinal() - EPOCH)
-                out += (open_cell[k], rs, as_number[k], serial, "</v></c>")
-            else:
-                out.append(_cell_xml(Cell(r, k + 1, v, styles[k]), ids[k]))
-        out.append("</row>")
-        if len(out) > CHUNK_CELLS * 4:
-            yield "".join(out).encode("utf-8")
-            out = []
-        r += 1
-    yield "".join(out).encode("utf-8")
+    heights = {row: h for row, h in heights.items() if row >= r}  # the header's, usually: none left
+    rows = iter(block.rows())
+    while chunk := list(islice(rows, BLOCK_ROWS)):
+        if any(len(values) != width for values in chunk):
+            if any(len(values) > width for values in chunk):
+                raise ValueError("a RowBlock row has more values than the block has styles")
+            chunk = [(*values, *(None,) * (width - len(values))) for values in chunk]  # no cells
+        numbers = [str(n) for n in range(r, r + len(chunk))]
+        opens = [_row_open(n, heights) for n in numbers] if heights else [f'<row r="{n}">' for n in numbers]
+        cells = [
+            col.xml(numbers, values, r) for col, values in zip(columns, zip(*chunk, strict=True), strict=True)
+        ]
+        ends = ["</row>"] * len(chunk)
+        yield "".join(chain.from_iterable(zip(opens, *cells, ends, strict=True))).encode("utf-8")
+        r += len(chunk)
+
+
+def _row_open(number: str, heights: dict[int, float]) -> str:
+    height = heights.get(int(number))
+    return (
+        f'<row r="{number}">'
+        if height is None
+        else f'<row r="{number}" ht="{_num(height)}" customHeight="1">'
+    )
+
+
+class _Column:
+    """One RowBlock column's cell XML, with the prefixes and caches it keeps across chunks."""
+
+    def __init__(self, k: int, style: str, s: int) -> None:
+        self.k, self.style, self.s = k, style, s
+        self.open = f'<c r="{column_letter(k + 1)}'
+        self.number = f'" s="{s}"><v>'
+        self.texts: dict[str, str] = {}  # text -> the cell's XML after its row number
+        self.serials: dict[date, str] = {}
+
+    def xml(self, numbers: list[str], values: tuple, first_row: int) -> list[str]:
+        kinds = set(map(type, values))
+        kinds.discard(type(None))
+        pairs = zip(numbers, values, strict=True)
+        o = self.open
+        if kinds == {str}:
+            tails = self.texts
+            if len(tails) > 100_000:  # IDs repeat; transaction refs mostly do not
+                tails.clear()
+            for v in set(values).difference(tails):
+                if v is not None:
+                    tails[v] = self._text(v)
+            return [f"{o}{n}{tails[v]}" if v is not None else "" for n, v in pairs]
+        if kinds == {Decimal} and all(map(Decimal.is_finite, filter(None, values))):  # zeros are finite
+            mid = self.number
+            return [f"{o}{n}{mid}{v!s}</v></c>" if v is not None else "" for n, v in pairs]
+        if kinds == {date}:
+            serials = self.serials
+            for v in set(values).difference(serials):
+                if v is not None:
+                    serials[v] = f"{self.number}{v.toordinal() - EPOCH}</v></c>"
+            return [f"{o}{n}{serials[v]}" if v is not None else "" for n, v in pairs]
+        return [  # anything else (or nothing), cell by cell
+            _cell_xml(Cell(first_row + i, self.k + 1, v, self.style), self.s) if v is not None else ""
+            for i, v in enumerate(values)
+        ]
+
+    def _text(self, v: str) -> str:
+        if not v:
+            return f'" s="{self.s}"/>'
+        if v.isprintable() and v[0] != " " and v[-1] != " " and not any(c in v for c in _MARKUP):
+            # the common case, and a million times over for transaction refs: nothing to escape
+            # (no control, surrogate or non-character code point is printable) and no space to keep
+            return f'" s="{self.s}" t="inlineStr"><is><t>{v}</t></is></c>'
+        space = ' xml:space="preserve"' if v != v.strip() or "\n" in v or "\t" in v else ""
+        return f'" s="{self.s}" t="inlineStr"><is><t{space}>{escape_text(v)}</t></is></c>'
 
 
 def _page_xml(page: PageSetup) -> list[str]:
