@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from itertools import islice
+from operator import attrgetter
 
 from .model import CellRef, Issue, Severity, column_letter, warning
 from .results import Figures, Results
@@ -295,6 +297,18 @@ LEDGER_HEADERS = (
 )
 LEDGER_FIRST_ROW = 5
 RETURN, COST = "Return", "Cost"
+# LedgerLine fields that fill Ledger columns H..P as they are (after Channel, before Touchpoint)
+_LINE_FIELDS = (
+    "return_type",
+    "confidence",
+    "transaction_ref",
+    "amount",
+    "attribution",
+    "margin",
+    "credit_share",
+    "counted",
+    "via",
+)
 NONE_LABEL = "(none)"
 
 
@@ -412,6 +426,78 @@ class _LedgerTable:
             )
             yield self._cut(row) if n in self.long_rows else row
             n += 1
+
+    def columns(self, size: int) -> Iterator[list[Sequence[Value]]]:
+        """The same values as ``rows()``, ``size`` lines at a time, as one list per column: a
+        column comes from one ``map`` over the lines, not from a tuple made per line."""
+        channel_of, period_of = self.channel_of, self.period_of
+        periods: dict[date, str] = {}
+        refs: dict[tuple[str, int], str] = {}
+
+        def where(cells: list[CellRef | None]) -> list[str | None]:  # str(CellRef), prefixes made once
+            for c in {(c.sheet, c.col) for c in cells if c is not None}.difference(refs):
+                refs[c] = str(CellRef(c[0], 1, c[1]))[:-1]
+            return [refs[(c.sheet, c.col)] + str(c.row) if c is not None else None for c in cells]
+
+        def period(days: list[date]) -> list[str]:
+            for day in set(days).difference(periods):
+                periods[day] = period_of(day)
+            return list(map(periods.__getitem__, days))
+
+        ledger, n = self.results.ledger, 0
+        for start in range(0, len(ledger), size):
+            lines = ledger[start : start + size]
+            days = list(map(attrgetter("date"), lines))
+            inits = list(map(attrgetter("initiative_id"), lines))
+            cols: list[Sequence[Value]] = [
+                [RETURN] * len(lines),
+                where(list(map(attrgetter("source"), lines))),
+                days,
+                period(days),
+                list(map(attrgetter("goal_id"), lines)),
+                inits,
+                [channel_of.get(i, NONE_LABEL) for i in inits],
+                *(list(map(attrgetter(name), lines)) for name in _LINE_FIELDS),
+                where([t or None for t in map(attrgetter("touchpoint"), lines)]),
+            ]
+            yield self._cut_columns(cols, n)
+            n += len(lines)
+        costs = self.results.cost_lines
+        for start in range(0, len(costs), size):
+            lines = costs[start : start + size]
+            inits = list(map(attrgetter("initiative_id"), lines))
+            amounts = list(map(attrgetter("amount"), lines))
+            none = [None] * len(lines)
+            cols = [
+                [COST] * len(lines),
+                where(list(map(attrgetter("source"), lines))),
+                list(map(attrgetter("date"), lines)),
+                list(map(attrgetter("period"), lines)),
+                list(map(attrgetter("goal_id"), lines)),
+                inits,
+                [channel_of.get(i) if i else None for i in inits],
+                [c or NONE_LABEL for c in map(attrgetter("category"), lines)],
+                none,
+                none,
+                amounts,
+                none,
+                none,
+                none,
+                amounts,
+                none,
+                none,
+            ]
+            yield self._cut_columns(cols, n)
+            n += len(lines)
+
+    def _cut_columns(self, cols: list[Sequence[Value]], first: int) -> list[Sequence[Value]]:
+        rows = [n - first for n in self.long_rows if first <= n < first + len(cols[0])]
+        for k, col in enumerate(cols):
+            for i in rows:
+                if isinstance(col[i], str):
+                    col = cols[k] = list(col)
+                    col[i] = col[i][:MAX_TEXT]
+        return cols
 
     @staticmethod
     def _cut(row: tuple[Value, ...]) -> tuple[Value, ...]:
@@ -1064,8 +1150,30 @@ class RowBlock:
     objects, so any writer can treat it as a plain iterable of cells; the OOXML writer renders
     the rows directly, without making a Cell per value."""
 
-    def __init__(self, first_row: int, styles: tuple[str, ...], rows: Callable[[], Iterable[tuple]]) -> None:
+    def __init__(
+        self,
+        first_row: int,
+        styles: tuple[str, ...],
+        rows: Callable[[], Iterable[tuple]],
+        columns: Callable[[int], Iterable[list[Sequence]]] | None = None,
+    ) -> None:
         self.first_row, self.styles, self.rows = first_row, styles, rows
+        self.given_columns = columns
+
+    def columns(self, size: int) -> Iterator[list[Sequence]]:
+        """The rows in chunks of at most ``size``, each chunk as one sequence per column
+        (len(styles) of them; a short row's missing values are None)."""
+        if self.given_columns is not None:
+            yield from self.given_columns(size)
+            return
+        width = len(self.styles)
+        rows = iter(self.rows())
+        while chunk := list(islice(rows, size)):
+            if any(len(values) != width for values in chunk):
+                if any(len(values) > width for values in chunk):
+                    raise ValueError("a RowBlock row has more values than the block has styles")
+                chunk = [(*values, *(None,) * (width - len(values))) for values in chunk]
+            yield list(zip(*chunk, strict=True))
 
     def __iter__(self) -> Iterator[Cell]:
         styles = self.styles
@@ -1107,7 +1215,7 @@ def _ledger(results: Results, table: _LedgerTable, issues: list[Issue]) -> Sheet
     s.page = PageSetup(repeat_rows=(header_row, header_row))
     extent = (LEDGER_FIRST_ROW + table.count - 1, len(LEDGER_HEADERS)) if table.count else None
     styles = tuple(style for _, style, _ in LEDGER_HEADERS)
-    return s.done(RowBlock(LEDGER_FIRST_ROW, styles, table.rows), extent)
+    return s.done(RowBlock(LEDGER_FIRST_ROW, styles, table.rows, table.columns), extent)
 
 
 MESSAGE_WIDTH = 90

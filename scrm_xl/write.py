@@ -27,7 +27,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from itertools import chain, islice
+from itertools import chain
 from pathlib import Path
 
 from lxml import etree
@@ -953,7 +953,7 @@ def _sheet_xml(sheet: SheetLayout, style_ids: dict[str, int], drawing_rel: str |
     yield "".join(out).encode("utf-8")
 
 
-_MARKUP = ("&", "<", ">", "_x")
+_MARKUP = re.compile("[&<>]|_x")
 BLOCK_ROWS = 4_000  # rows turned into XML at a time, column by column (about a megabyte)
 
 
@@ -965,23 +965,16 @@ def _block_xml(block: RowBlock, style_ids: dict[str, int], heights: dict[int, fl
     then interleaved by ``zip``. Decimals are written as their own digits, which any reader
     parses to the same double as the float we would otherwise format."""
     columns = [_Column(k, style, style_ids[style]) for k, style in enumerate(block.styles)]
-    width = len(columns)
     r = block.first_row
     heights = {row: h for row, h in heights.items() if row >= r}  # the header's, usually: none left
-    rows = iter(block.rows())
-    while chunk := list(islice(rows, BLOCK_ROWS)):
-        if any(len(values) != width for values in chunk):
-            if any(len(values) > width for values in chunk):
-                raise ValueError("a RowBlock row has more values than the block has styles")
-            chunk = [(*values, *(None,) * (width - len(values))) for values in chunk]  # no cells
-        numbers = [str(n) for n in range(r, r + len(chunk))]
+    for chunk in block.columns(BLOCK_ROWS):
+        count = len(chunk[0])
+        numbers = [str(n) for n in range(r, r + count)]
         opens = [_row_open(n, heights) for n in numbers] if heights else [f'<row r="{n}">' for n in numbers]
-        cells = [
-            col.xml(numbers, values, r) for col, values in zip(columns, zip(*chunk, strict=True), strict=True)
-        ]
-        ends = ["</row>"] * len(chunk)
+        cells = [col.xml(numbers, values, r) for col, values in zip(columns, chunk, strict=True)]
+        ends = ["</row>"] * count
         yield "".join(chain.from_iterable(zip(opens, *cells, ends, strict=True))).encode("utf-8")
-        r += len(chunk)
+        r += count
 
 
 def _row_open(number: str, heights: dict[int, float]) -> str:
@@ -1033,7 +1026,7 @@ class _Column:
     def _text(self, v: str) -> str:
         if not v:
             return f'" s="{self.s}"/>'
-        if v.isprintable() and v[0] != " " and v[-1] != " " and not any(c in v for c in _MARKUP):
+        if v.isprintable() and v[0] != " " and v[-1] != " " and not _MARKUP.search(v):
             # the common case, and a million times over for transaction refs: nothing to escape
             # (no control, surrogate or non-character code point is printable) and no space to keep
             return f'" s="{self.s}" t="inlineStr"><is><t>{v}</t></is></c>'

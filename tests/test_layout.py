@@ -131,3 +131,25 @@ def test_kpi_and_checks():
 def test_odd_currency_codes_never_break_the_format(currency, fmt):
     lay, _ = layout(fx.results(program=replace(fx.PROGRAM, currency=currency)))
     assert lay.styles["money"].num_format == fmt
+
+
+@pytest.mark.parametrize("size", [1, 2, 5, 1000])
+def test_ledger_columns_in_chunks_are_its_rows_with_long_texts_cut(size):
+    # the writer takes the Ledger column by column; the values must be exactly rows()' values,
+    # chunk boundaries anywhere (inside the returns, across the step to the costs), and a text
+    # over Excel's limit cut in both
+    from scrm_xl.layout import RowBlock
+
+    long_ref = "T" * (MAX_TEXT + 3)
+    ledger = (replace(fx.LEDGER[0], transaction_ref=long_ref), *fx.LEDGER[1:])
+    lay, issues = layout(fx.results(ledger=ledger))
+    block = _sheet(lay, "Ledger").cells.body
+    assert isinstance(block, RowBlock)
+    rows = list(block.rows())
+    chunks = list(block.columns(size))
+    assert all(0 < len(c[0]) <= size for c in chunks) and all(len(c) == 17 for c in chunks)
+    from_columns = [row for chunk in chunks for row in zip(*chunk, strict=True)]
+    assert from_columns == rows
+    assert len(rows) == len(fx.LEDGER) + len(fx.COST_LINES)
+    assert rows[0][9] == "T" * MAX_TEXT and rows[0][0] == "Return" and rows[-1][0] == "Cost"
+    assert any("text cut" in i.message for i in issues)
