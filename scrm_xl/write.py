@@ -954,7 +954,7 @@ def _sheet_xml(sheet: SheetLayout, style_ids: dict[str, int], drawing_rel: str |
 
 
 _MARKUP = re.compile("[&<>]|_x")
-BLOCK_ROWS = 4_000  # rows turned into XML at a time, column by column (about a megabyte)
+BLOCK_ROWS = 1_000  # rows turned into XML at a time, column by column (about 700 kB)
 
 
 def _block_xml(block: RowBlock, style_ids: dict[str, int], heights: dict[int, float]) -> Iterator[bytes]:
@@ -1002,10 +1002,14 @@ class _Column:
         pairs = zip(numbers, values, strict=True)
         o = self.open
         if kinds == {str}:
-            tails = self.texts
-            if len(tails) > 100_000:  # IDs repeat; transaction refs mostly do not
+            distinct = set(values)
+            if len(distinct) > len(values) // 2:  # transaction refs, source cells: nothing to share
+                text = self._text
+                return [f"{o}{n}{text(v)}" if v is not None else "" for n, v in pairs]
+            tails = self.texts  # IDs, types, periods: a few hundred texts a million times over
+            if len(tails) > 10_000:
                 tails.clear()
-            for v in set(values).difference(tails):
+            for v in distinct.difference(tails):
                 if v is not None:
                     tails[v] = self._text(v)
             return [f"{o}{n}{tails[v]}" if v is not None else "" for n, v in pairs]
