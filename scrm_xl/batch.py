@@ -10,6 +10,7 @@ whatever order the workers finished in.
 
 from __future__ import annotations
 
+import contextlib
 import faulthandler
 import glob
 import importlib
@@ -237,6 +238,17 @@ def _one_line(exc: BaseException) -> str:
     return text[:300]
 
 
+def _one_malloc_arena() -> None:
+    """The limit counts address space: glibc gives each thread that allocates (the read's
+    parsing threads, the write's deflate thread) its own malloc arena, reserving 64 MB of
+    address space each, which would count against the limit without holding any data. One
+    arena for all threads, where the C library has the setting (glibc); elsewhere nothing."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):  # no such C library function here
+        ctypes.CDLL(None).mallopt(-8, 1)  # M_ARENA_MAX
+
+
 def _worker(job_ref, task: Task, conn, memory_mb: int | None, timeout_s: float | None, log_path: str) -> None:
     # own process group: a timeout kills whatever the job started too (LibreOffice, ...)
     if hasattr(os, "setpgrp"):  # POSIX only
@@ -255,6 +267,7 @@ def _worker(job_ref, task: Task, conn, memory_mb: int | None, timeout_s: float |
         if memory_mb:
             limit = memory_mb * 1024 * 1024
             resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+            _one_malloc_arena()
     except (ImportError, ValueError, OSError):  # not on Windows; or a hard limit already lower
         pass
     if timeout_s and hasattr(signal, "alarm"):

@@ -36,6 +36,29 @@ def _hostile(task: Task, what: str) -> None:
         hoard = []
         while True:  # 64 MB at a time until the limit stops it
             hoard.append(bytearray(64 * 1024 * 1024))
+    if what == "threads":  # like the read's parsing and the write's deflate threads, more of them
+        import threading
+
+        def vm_mb() -> int:  # address space in use, what RLIMIT_AS limits
+            status = Path("/proc/self/status").read_text()
+            return int(next(ln for ln in status.splitlines() if ln.startswith("VmSize:")).split()[1]) // 1024
+
+        before, kept = vm_mb(), []
+
+        together = threading.Barrier(12)
+
+        def allocate() -> None:  # small blocks come from the thread's malloc arena, not mmap
+            together.wait()  # all twelve at once, as the parsing threads run beside each other
+            kept.append([bytearray(1_000) for _ in range(2_000)])
+
+        workers = [threading.Thread(target=allocate) for _ in range(12)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        if len(kept) != 12:
+            raise MemoryError("a thread could not allocate")
+        task.output(".vm-growth").write_text(str(vm_mb() - before))
     if what == "refuse":
         raise JobError("Program!B2: currency is required")
     if what == "noise":
