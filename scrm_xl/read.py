@@ -160,7 +160,7 @@ def read_workbook(
     try:
         # calamine hands over millions of live cell objects: no collector passes over them
         with paused_gc(), _Parsing(p) as parsing:
-            facts = _inspect(p, wanted, parsed=parsing.start)
+            facts = _inspect(p, wanted, parsing)
             tables = _read_values(parsing, facts)
     except Unreadable as exc:
         return None, [error("", f"{p.name}: {exc}")]
@@ -204,7 +204,7 @@ class _Facts:
     sheets: list[_SheetFacts]
 
 
-def _inspect(p: Path, wanted=lambda name: True, parsed=lambda sheet, size: None) -> _Facts:
+def _inspect(p: Path, wanted=lambda name: True, parsing: _Parsing | None = None) -> _Facts:
     if p.suffix.lower() not in (".xlsx", ".xlsm"):
         if p.suffix.lower() == ".xls":
             raise Unreadable("old .xls workbooks are not read; save it as .xlsx in Excel")
@@ -224,14 +224,14 @@ def _inspect(p: Path, wanted=lambda name: True, parsed=lambda sheet, size: None)
             raise Unreadable("not an Excel workbook (the file is not a zip container)")
         fh.seek(0)
         with zipfile.ZipFile(fh) as zf:
-            return _inspect_zip(fh, zf, wanted, parsed)
+            return _inspect_zip(fh, zf, wanted, parsing)
 
 
 def _inspect_zip(
-    fh, zf: zipfile.ZipFile, wanted=lambda name: True, parsed=lambda sheet, size: None
+    fh, zf: zipfile.ZipFile, wanted=lambda name: True, parsing: _Parsing | None = None
 ) -> _Facts:
-    """Check the container, its XML parts and every sheet; ``parsed(sheet, xml_bytes)`` is called
-    for each wanted sheet as soon as its own scan has passed, so its parse can start."""
+    """Check the container, its XML parts and every sheet; each wanted sheet is handed to
+    ``parsing`` as soon as its own scan has passed, so its parse can start."""
     infos = zf.infolist()
     if len(infos) > MAX_ENTRIES:
         raise Unreadable(f"the workbook has {len(infos):,} parts, more than {MAX_ENTRIES:,}: not a workbook")
@@ -261,13 +261,16 @@ def _inspect_zip(
             _check_xml_part(fh, info)
 
     date1904, sheets = _workbook_sheets(fh, names)
+    if parsing is not None:
+        parsing.plan(sum(names[s.part].file_size for s in sheets if s.part in names and wanted(s.name)))
     for sheet in sheets:
         info = names.get(sheet.part)
         if info is None:
             raise Unreadable(f"sheet {sheet.name!r} is listed but its part {sheet.part} is missing")
         if wanted(sheet.name):
             _scan_sheet(fh, info, sheet)
-            parsed(sheet, info.file_size)
+            if parsing is not None:
+                parsing.start(sheet)
         else:
             sheet.skip = True
             _check_xml_part(fh, info)
@@ -507,27 +510,27 @@ def _ref_extent(ref: str) -> tuple[int, int]:
 
 class _Parsing:
     """python-calamine parses each sheet on a worker thread as soon as the pre-scan has passed
-    it. The parse releases the GIL, so it runs while later sheets are scanned, and two sheets
-    (Returns and Touchpoints) parse at once on two cores while their XML adds up to no more
-    than ``TOGETHER_BYTES``; a bigger sheet parses alone, so a million-row workbook holds one
-    parsed sheet at a time, as a sequential read would. A calamine workbook parses one sheet at
-    a time, so each worker opens its own; each converts its sheet to Python rows at once, so a
-    parsed range is freed as soon as it is read. Calamine opens the file only after every other
-    XML part has been checked."""
+    it. The parse releases the GIL, so it runs while later sheets are scanned; each worker
+    converts its sheet to Python rows at once, so a parsed range is freed as soon as it is read.
+    Calamine opens the file only after every other XML part has been checked.
 
-    WORKERS = 2
-    TOGETHER_BYTES = 192 * 1024**2  # of sheet XML parsed at once (about 500k rows of Returns)
+    Two workers, so that Returns and Touchpoints parse at once on two cores, only while the
+    sheets' XML adds up to at most ``TOGETHER_BYTES``: one calamine workbook parses one sheet
+    at a time, so each worker opens its own, with its own copy of the shared strings, and two
+    big sheets would be held parsed at once. A bigger workbook (a million rows) gets one
+    worker: one parsed sheet at a time, as a sequential read would."""
+
+    TOGETHER_BYTES = 192 * 1024**2  # of sheet XML (about 500k rows of Returns and their touchpoints)
 
     def __init__(self, p: Path) -> None:
         self.p = p
+        self.workers = 1
         self.pool: ThreadPoolExecutor | None = None
         self.local = threading.local()
         self.opened: list = []
         self.names: set[str] = set()
         self.visible: dict[str, bool] = {}
         self.rows: dict[str, Future] = {}
-        self.budget = threading.Condition()
-        self.in_flight = 0
 
     def __enter__(self) -> _Parsing:
         return self
@@ -538,10 +541,14 @@ class _Parsing:
         for wb in self.opened:
             wb.close()
 
-    def start(self, sheet: _SheetFacts, size: int) -> None:
+    def plan(self, xml_bytes: int) -> None:
+        """The wanted sheets' XML size, before the first sheet starts."""
+        self.workers = 2 if xml_bytes <= self.TOGETHER_BYTES else 1
+
+    def start(self, sheet: _SheetFacts) -> None:
         if self.pool is None:
-            self.pool = ThreadPoolExecutor(self.WORKERS, thread_name_prefix="scrm_xl-read")
-        self.rows[sheet.name] = self.pool.submit(self._rows, sheet.name, min(size, self.TOGETHER_BYTES))
+            self.pool = ThreadPoolExecutor(self.workers, thread_name_prefix="scrm_xl-read")
+        self.rows[sheet.name] = self.pool.submit(self._rows, sheet.name)
 
     def _workbook(self):
         wb = getattr(self.local, "wb", None)
@@ -556,19 +563,11 @@ class _Parsing:
             }
         return wb
 
-    def _rows(self, name: str, size: int) -> list | None:
-        with self.budget:
-            self.budget.wait_for(lambda: self.in_flight + size <= self.TOGETHER_BYTES)
-            self.in_flight += size
-        try:
-            wb = self._workbook()
-            if name not in self.names:  # a sheet calamine does not list
-                return None
-            return wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
-        finally:
-            with self.budget:
-                self.in_flight -= size
-                self.budget.notify_all()
+    def _rows(self, name: str) -> list | None:
+        wb = self._workbook()
+        if name not in self.names:  # a sheet calamine does not list
+            return None
+        return wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
 
 
 def _read_values(parsing: _Parsing, facts: _Facts) -> Tables:

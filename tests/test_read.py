@@ -251,10 +251,10 @@ def test_a_parser_panic_is_an_unreadable_file(tmp_path, monkeypatch):
     class PanicException(BaseException):  # what pyo3 raises when Rust code panics
         pass
 
-    def panic(self, name, size):  # on the parsing thread, as a real panic would be
+    def panic(self, name):  # on the parsing thread, as a real panic would be
         if name == "Returns":
             raise PanicException("index out of bounds")
-        return real_rows(self, name, size)
+        return real_rows(self, name)
 
     real_rows = read._Parsing._rows
     monkeypatch.setattr(read._Parsing, "_rows", panic)
@@ -285,9 +285,9 @@ def test_a_sheet_refused_by_the_scan_is_never_parsed(tmp_path, monkeypatch):
     parsed = []
     real_rows = read._Parsing._rows
 
-    def rows(self, name, size):
+    def rows(self, name):
         parsed.append(name)
-        return real_rows(self, name, size)
+        return real_rows(self, name)
 
     monkeypatch.setattr(read._Parsing, "_rows", rows)
     threads = threading.active_count()
@@ -306,7 +306,7 @@ def test_a_sheet_refused_by_the_scan_is_never_parsed(tmp_path, monkeypatch):
     assert threading.active_count() == threads  # the parsing threads have ended
 
 
-def test_sheets_over_the_byte_budget_parse_one_at_a_time_and_read_the_same(tmp_path, monkeypatch):
+def test_a_workbook_over_the_byte_budget_parses_one_sheet_at_a_time_and_reads_the_same(tmp_path, monkeypatch):
     import scrm_xl.read as read
 
     path = write_book(tmp_path / "b.xlsx", base_sheets())
@@ -316,7 +316,7 @@ def test_sheets_over_the_byte_budget_parse_one_at_a_time_and_read_the_same(tmp_p
     lock = threading.Lock()
     real_workbook = read._Parsing._workbook
 
-    def counting(self):  # called at the start of every parse, inside the budget
+    def counting(self):  # called at the start of every parse
         with lock:
             busy[0] += 1
             most[0] = max(most[0], busy[0])
@@ -326,7 +326,7 @@ def test_sheets_over_the_byte_budget_parse_one_at_a_time_and_read_the_same(tmp_p
         return real_workbook(self)
 
     monkeypatch.setattr(read._Parsing, "_workbook", counting)
-    monkeypatch.setattr(read._Parsing, "TOGETHER_BYTES", 1)  # every sheet is "big"
+    monkeypatch.setattr(read._Parsing, "TOGETHER_BYTES", 1)  # every workbook is "big"
     alone, issues = read.read_workbook(path)
     assert issues == [] and most[0] == 1
     assert {n: t.rows for n, t in alone.items()} == {n: t.rows for n, t in together.items()}
