@@ -8,7 +8,8 @@ dates are ISO 8601. The schema is documented in docs/results.md.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -188,3 +189,68 @@ def results_to_json(results: Results, extra_issues: Iterable[Issue] = ()) -> dic
 def results_to_text(results: Results, extra_issues: Iterable[Issue] = ()) -> str:
     """What ``scrm-xl run BOOK --json`` prints: the JSON object, indented, UTF-8."""
     return json.dumps(results_to_json(results, extra_issues), indent=2, ensure_ascii=False)
+
+
+# --- reading it back ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ProgrammeTotals:
+    """One programme's headline figures, read back from its ``--json`` object: a row of the
+    batch portfolio and the figures a briefing e-mail states. Money in the programme's
+    currency, ROI as fractions, None where a figure does not exist (no investment, payback
+    not reached). ``workbook`` names where the results came from, when that is known."""
+
+    programme: str
+    currency: str
+    period_start: date
+    period_end: date
+    as_of: date
+    investment: Decimal
+    new_revenue: Decimal
+    cost_savings: Decimal
+    spending_avoided: Decimal
+    total_return: Decimal
+    net_return: Decimal
+    roi: tuple[Decimal | None, Decimal | None, Decimal | None]  # conservative, expected, optimistic
+    payback_months: int | None
+    goals: int
+    measurable_goals: int
+    errors: int
+    workbook: str = ""
+
+
+def totals_from_json(results: Mapping, workbook: str = "") -> ProgrammeTotals:
+    """The programme totals of a ``--json`` object (its "program", "totals", and "goals" and
+    "issues" when present); ValueError naming what is missing."""
+
+    def dec(x) -> Decimal | None:
+        return None if x is None else Decimal(str(x))
+
+    try:
+        prog, tot = results["program"], results["totals"]
+        ret, roi = tot["return"], tot["roi"]
+        goals = results.get("goals") or ()
+        issues = results.get("issues") or ()
+        return ProgrammeTotals(
+            programme=str(prog["name"]),
+            currency=str(prog["currency"]).upper(),
+            period_start=date.fromisoformat(prog["period_start"]),
+            period_end=date.fromisoformat(prog["period_end"]),
+            as_of=date.fromisoformat(prog["as_of"]),
+            investment=Decimal(str(tot["investment"])),
+            new_revenue=Decimal(str(ret["new_revenue"])),
+            cost_savings=Decimal(str(ret["cost_savings"])),
+            spending_avoided=Decimal(str(ret["spending_avoided"])),
+            total_return=Decimal(str(ret["total"])),
+            net_return=Decimal(str(tot["net_return"])),
+            roi=(dec(roi["conservative"]), dec(roi["expected"]), dec(roi["optimistic"])),
+            payback_months=tot.get("payback_months"),
+            goals=len(goals),
+            measurable_goals=sum(1 for g in goals if g.get("measurable")),
+            errors=sum(1 for i in issues if i.get("severity") == "error"),
+            workbook=workbook,
+        )
+    except KeyError as exc:
+        name = results.get("program", {}).get("name") if isinstance(results, Mapping) else None
+        raise ValueError(f"{workbook or name or 'a programme'}: results lack {exc.args[0]!r}") from None

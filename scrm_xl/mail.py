@@ -18,7 +18,7 @@ import ssl
 import tempfile
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from decimal import Decimal
 from email import errors, policy
@@ -27,6 +27,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses, make_msgid
 from pathlib import Path
 
+from .export import ProgrammeTotals, totals_from_json
 from .model import Issue, error, warning
 
 SMTP_USER_ENV = "SCRM_XL_SMTP_USER"
@@ -165,65 +166,17 @@ def briefing_subject(programme: str, as_of: date) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class Headline:
-    """The figures a briefing e-mail states: ROI (transaction-linked) apart from value (intangible).
+class Headline(ProgrammeTotals):
+    """The figures a briefing e-mail states: ROI (transaction-linked, the programme's totals)
+    apart from value (intangible: reach, engagements, influence score)."""
 
-    Money in the programme's currency; ROI as fractions; None where a figure
-    does not exist (no investment, payback not reached).
-    """
-
-    programme: str
-    currency: str
-    period_start: date
-    period_end: date
-    as_of: date
-    investment: Decimal
-    new_revenue: Decimal
-    cost_savings: Decimal
-    spending_avoided: Decimal
-    net_return: Decimal
-    roi_conservative: Decimal | None
-    roi_expected: Decimal | None
-    roi_optimistic: Decimal | None
-    payback_months: int | None = None
-    errors: int = 0
-    value: Mapping[str, float] = field(default_factory=dict)  # e.g. Reach, Engagements, Influence score
-
-    @property
-    def total_return(self) -> Decimal:
-        return self.new_revenue + self.cost_savings + self.spending_avoided
+    value: Mapping[str, float] = field(default_factory=dict)
 
 
 def headline_from_json(results: Mapping, value: Mapping[str, float] | None = None) -> Headline:
-    """A Headline from the contract's ``--json`` object (its "program" and "totals")."""
-    prog, tot = results["program"], results["totals"]
-    ret, roi = tot["return"], tot["roi"]
-
-    def money(x) -> Decimal:
-        return Decimal(str(x))
-
-    def maybe(x) -> Decimal | None:
-        return None if x is None else Decimal(str(x))
-
-    errors = sum(1 for i in results.get("issues", ()) if i.get("severity") == "error")
-    return Headline(
-        programme=prog["name"],
-        currency=prog["currency"],
-        period_start=date.fromisoformat(prog["period_start"]),
-        period_end=date.fromisoformat(prog["period_end"]),
-        as_of=date.fromisoformat(prog["as_of"]),
-        investment=money(tot["investment"]),
-        new_revenue=money(ret["new_revenue"]),
-        cost_savings=money(ret["cost_savings"]),
-        spending_avoided=money(ret["spending_avoided"]),
-        net_return=money(tot["net_return"]),
-        roi_conservative=maybe(roi["conservative"]),
-        roi_expected=maybe(roi["expected"]),
-        roi_optimistic=maybe(roi["optimistic"]),
-        payback_months=tot.get("payback_months"),
-        errors=errors,
-        value=dict(value or {}),
-    )
+    """A Headline from the contract's ``--json`` object (its "program", "totals" and "issues")."""
+    totals = totals_from_json(results)
+    return Headline(**{f.name: getattr(totals, f.name) for f in fields(totals)}, value=dict(value or {}))
 
 
 def _money(amount: Decimal, currency: str) -> str:
@@ -256,10 +209,10 @@ def briefing_body(h: Headline, *, attached: Sequence[str] = ()) -> str:
         f"  Spending avoided:  {_money(h.spending_avoided, h.currency)}",
         f"  Total return:      {_money(h.total_return, h.currency)}",
         f"  Net return:        {_money(h.net_return, h.currency)}",
-        f"  ROI:               {_pct(h.roi_expected)}"
+        f"  ROI:               {_pct(h.roi[1])}"
         + (
-            f" (range {_pct(h.roi_conservative)} conservative to {_pct(h.roi_optimistic)} optimistic)"
-            if h.roi_expected is not None
+            f" (range {_pct(h.roi[0])} conservative to {_pct(h.roi[2])} optimistic)"
+            if h.roi[1] is not None
             else ""
         ),
         "  Payback:           "

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 
+from .export import ProgrammeTotals, totals_from_json
 from .files import replacing
 
 PORTFOLIO_XLSX = "portfolio.xlsx"
@@ -36,62 +37,13 @@ MONEY_COLUMNS = (
 ROI_COLUMNS = ("ROI conservative", "ROI expected", "ROI optimistic")
 
 
-def _dec(x) -> Decimal | None:
-    return None if x is None else Decimal(str(x))
-
-
-@dataclass(frozen=True, slots=True)
-class Line:
-    """One programme's row, from its JSON results."""
-
-    programme: str
-    workbook: str
-    currency: str
-    period_start: date
-    period_end: date
-    as_of: date
-    investment: Decimal
-    new_revenue: Decimal
-    cost_savings: Decimal
-    spending_avoided: Decimal
-    total_return: Decimal
-    net_return: Decimal
-    roi: tuple[Decimal | None, Decimal | None, Decimal | None]  # conservative, expected, optimistic
-    payback_months: int | None
-    goals: int
-    measurable_goals: int
-    errors: int
+# one programme's row: its totals read back from its JSON results, with the workbook's name
+Line = ProgrammeTotals
 
 
 def line_from_json(results: Mapping, workbook: str = "") -> Line:
     """A portfolio line from one programme's ``--json`` object; ValueError naming what is missing."""
-    try:
-        prog, tot = results["program"], results["totals"]
-        ret, roi = tot["return"], tot["roi"]
-        goals = results.get("goals") or ()
-        issues = results.get("issues") or ()
-        return Line(
-            programme=str(prog["name"]),
-            workbook=workbook,
-            currency=str(prog["currency"]).upper(),
-            period_start=date.fromisoformat(prog["period_start"]),
-            period_end=date.fromisoformat(prog["period_end"]),
-            as_of=date.fromisoformat(prog["as_of"]),
-            investment=_dec(tot["investment"]),
-            new_revenue=_dec(ret["new_revenue"]),
-            cost_savings=_dec(ret["cost_savings"]),
-            spending_avoided=_dec(ret["spending_avoided"]),
-            total_return=_dec(ret["total"]),
-            net_return=_dec(tot["net_return"]),
-            roi=(_dec(roi["conservative"]), _dec(roi["expected"]), _dec(roi["optimistic"])),
-            payback_months=tot.get("payback_months"),
-            goals=len(goals),
-            measurable_goals=sum(1 for g in goals if g.get("measurable")),
-            errors=sum(1 for i in issues if i.get("severity") == "error"),
-        )
-    except KeyError as exc:
-        name = results.get("program", {}).get("name") if isinstance(results, Mapping) else None
-        raise ValueError(f"{workbook or name or 'a programme'}: results lack {exc.args[0]!r}") from None
+    return totals_from_json(results, workbook)
 
 
 @dataclass(frozen=True, slots=True)

@@ -114,11 +114,13 @@ def headline(**over) -> Headline:
         new_revenue=Decimal("6000"),
         cost_savings=Decimal("5000"),
         spending_avoided=Decimal("1500"),
+        total_return=Decimal("12500"),
         net_return=Decimal("2500"),
-        roi_conservative=Decimal("0.1"),
-        roi_expected=Decimal("0.25"),
-        roi_optimistic=Decimal("0.4"),
+        roi=(Decimal("0.1"), Decimal("0.25"), Decimal("0.4")),  # conservative, expected, optimistic
         payback_months=3,
+        goals=3,
+        measurable_goals=2,
+        errors=0,
         value={"Reach": 120000, "Engagements": 5400, "Influence score": 61.5},
     )
     values.update(over)
@@ -191,8 +193,7 @@ def test_body_states_roi_figures_apart_from_value():
 
 def test_body_without_investment_says_roi_does_not_exist():
     body = briefing_body(
-        headline(investment=Decimal(0), roi_conservative=None, roi_expected=None, roi_optimistic=None,
-                 payback_months=None, errors=2, value={})
+        headline(investment=Decimal(0), roi=(None, None, None), payback_months=None, errors=2, value={})
     )  # fmt: skip
     assert "ROI:               n/a (no investment)\n" in body
     assert "Payback:           not reached" in body
@@ -216,7 +217,7 @@ def test_headline_from_contract_json():
         }
     )  # fmt: skip
     assert h.total_return == Decimal("300.25")
-    assert h.roi_expected == Decimal("-0.625") and h.roi_conservative is None
+    assert h.roi == (None, Decimal("-0.625"), Decimal(1))
     assert h.errors == 1 and h.as_of == dt.date(2026, 3, 31)
     assert (
         mail.briefing_subject(h.programme, h.as_of)
