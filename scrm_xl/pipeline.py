@@ -200,9 +200,13 @@ class _Renderer:
         if not self.forked:
             self.job = (results, pdf, options)
             return
-        payload = pickle.dumps((for_briefing(results), pdf, options), protocol=pickle.HIGHEST_PROTOCOL)
-        self.spool.write(payload)
-        self.spool.flush()
+        try:
+            payload = pickle.dumps((for_briefing(results), pdf, options), protocol=pickle.HIGHEST_PROTOCOL)
+            self.spool.write(payload)
+            self.spool.flush()
+        except BaseException:  # a full disk under the spool, say: no renderer left waiting
+            self.cancel()
+            raise
         with contextlib.suppress(OSError):  # a child that already died says why in wait()
             os.write(self.go, b"1")
         self._close_go()
