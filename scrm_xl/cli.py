@@ -225,8 +225,7 @@ def _new(args, out: TextIO, err: TextIO) -> int:
 
 
 def _batch_parser(sub) -> None:
-    from .batch import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S
-
+    # the defaults live in batch.py, imported only when a batch runs (it brings multiprocessing)
     b = sub.add_parser(
         "batch", help="calculate many workbooks, each isolated; write DIR/portfolio.xlsx and .pdf"
     )
@@ -235,12 +234,8 @@ def _batch_parser(sub) -> None:
     b.add_argument("--pdf", action="store_true", help="also render each programme's PDF briefing")
     b.add_argument("--jobs", type=_positive_int, metavar="N", help="workbooks at a time (default: all cores)")
     b.add_argument("--in-place", action="store_true", help="write each workbook itself, not a copy in DIR")
-    b.add_argument(
-        "--timeout", type=float, default=DEFAULT_TIMEOUT_S, metavar="S", help="seconds per workbook"
-    )
-    b.add_argument(
-        "--memory-mb", type=_positive_int, default=DEFAULT_MEMORY_MB, metavar="M", help="memory per workbook"
-    )
+    b.add_argument("--timeout", type=float, metavar="S", help="seconds per workbook (0: no limit)")
+    b.add_argument("--memory-mb", type=_positive_int, metavar="M", help="memory per workbook")
     b.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run on a Dask distributed cluster")
     b.add_argument("--page-size", choices=("A4", "Letter"), default="A4", help="paper size (default A4)")
 
@@ -275,7 +270,7 @@ def _batch(args, out: TextIO, err: TextIO) -> int:
 
     from rich.console import Console
 
-    from .batch import BatchError, print_summary, run_batch
+    from .batch import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, BatchError, print_summary, run_batch
     from .jobs import judge
     from .portfolio import write_portfolio, write_portfolio_pdf
 
@@ -290,8 +285,8 @@ def _batch(args, out: TextIO, err: TextIO) -> int:
             out_dir=out_dir,
             options={"pdf": args.pdf, "in_place": args.in_place, "page_size": args.page_size},
             jobs=args.jobs,
-            timeout_s=args.timeout or None,
-            memory_mb=args.memory_mb,
+            timeout_s=DEFAULT_TIMEOUT_S if args.timeout is None else (args.timeout or None),
+            memory_mb=DEFAULT_MEMORY_MB if args.memory_mb is None else args.memory_mb,
             console=Console(file=err, stderr=True),
             judge=judge,
             scheduler=args.scheduler,

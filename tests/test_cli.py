@@ -150,6 +150,35 @@ def test_check_starts_without_importing_parsers():
     assert out.stdout.strip() == "[]"
 
 
+def test_check_of_a_workbook_imports_nothing_it_does_not_use():
+    # the batch machinery (multiprocessing, rich), the writer and the renderer stay unloaded
+    book = ROOT / "workbooks" / "example.xlsx"
+    code = (
+        "import sys, io; from scrm_xl.cli import main; main(['check', sys.argv[1]], stdout=io.StringIO()); "
+        "print(sorted(m for m in ('multiprocessing', 'rich', 'lxml', 'xlsxwriter', 'weasyprint', 'scrm_xl.batch') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(book)], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"
+
+
+def test_batch_limits_default_to_the_batch_modules_and_zero_means_no_timeout(tmp_path, monkeypatch):
+    from scrm_xl import batch
+
+    seen = []
+
+    def fake_run_batch(paths, job, **kwargs):
+        seen.append((kwargs["timeout_s"], kwargs["memory_mb"]))
+        raise batch.BatchError("stopped here")
+
+    monkeypatch.setattr(batch, "run_batch", fake_run_batch)
+    out = str(tmp_path / "out")
+    assert cli("batch", "x.xlsx", "--out", out)[0] == 2
+    assert cli("batch", "x.xlsx", "--out", out, "--timeout", "0", "--memory-mb", "700")[0] == 2
+    assert seen == [(batch.DEFAULT_TIMEOUT_S, batch.DEFAULT_MEMORY_MB), (None, 700)]
+
+
 def test_new_example_passes_check(tmp_path):
     pytest.importorskip("scrm_xl.template")
     target = tmp_path / "example.xlsx"
