@@ -162,54 +162,67 @@ def test_a_render_failure_is_one_error_after_the_sheets_are_written(tmp_path, mo
     assert (tmp_path / "out.xlsx").exists()  # the sheets were still written
 
 
-def _children() -> set[int]:
-    """This process's live (or unreaped) children, from /proc."""
-    kids: set[int] = set()
-    for task in Path("/proc/self/task").iterdir():
-        if not (task / "children").exists():
-            pytest.skip("this kernel does not list a task's children in /proc")
-        kids |= {int(pid) for pid in (task / "children").read_text().split()}
-    return kids
+# pipeline.run in a fresh process: only a single-threaded process forks its renderer, and the
+# test process may hold idle threads of earlier tests. Prints how often it forked, what run
+# returned or raised, and the children still listed in /proc.
+PROBE = """
+import json, os, sys
+from pathlib import Path
+from scrm_xl import pipeline
+
+forks, real_fork = [], os.fork
+def counting_fork():
+    forks.append(1)
+    return real_fork()
+os.fork = counting_fork
+if sys.argv[3] == "full-disk":
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+    pipeline.pickle.dumps = full_disk
+book = Path(sys.argv[1])
+try:
+    out = pipeline.run(book, out_path=book.with_name("out.xlsx"), pdf_path=sys.argv[2])
+    result = [out.exit_code, out.results is None, out.pdf is None]
+except OSError as exc:
+    result = ["OSError", exc.strerror]
+kids = []
+for task in Path("/proc/self/task").iterdir():
+    if not (task / "children").exists():
+        kids = None
+        break
+    kids += (task / "children").read_text().split()
+print(json.dumps({"forks": len(forks), "result": result, "children": kids}))
+"""
+
+
+def probe(book: Path, mode: str, *, no_fork: bool = False) -> dict:
+    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", **({"SCRM_XL_NO_FORK": "1"} if no_fork else {})}
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE, str(book), str(book.with_name("out.pdf")), mode],
+        cwd=book.parent, capture_output=True, text=True, timeout=120, env=env,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    seen = json.loads(proc.stdout.strip().splitlines()[-1])
+    if seen["children"] is None:
+        pytest.skip("this kernel does not list a task's children in /proc")
+    return seen
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
 @pytest.mark.parametrize("no_fork", [False, True])
-def test_nothing_to_render_stops_the_early_renderer_and_leaves_nothing(tmp_path, monkeypatch, no_fork):
+def test_nothing_to_render_stops_the_early_renderer_and_leaves_nothing(tmp_path, no_fork):
     # the renderer is forked before the workbook is read; an unreadable workbook must stop it
     # without a PDF, a temporary file or a child left behind
-    from scrm_xl import pipeline
-
-    if no_fork:
-        monkeypatch.setenv("SCRM_XL_NO_FORK", "1")
-    forks = []
-    real_fork = pipeline.os.fork
-
-    def counting_fork():
-        forks.append(1)
-        return real_fork()
-
-    monkeypatch.setattr(pipeline.os, "fork", counting_fork)
-    before = _children()
     bad = tmp_path / "bad.xlsx"
     bad.write_bytes(b"PK\x03\x04 not really a workbook")
-    outcome = pipeline.run(bad, pdf_path=tmp_path / "out.pdf")
-    assert outcome.results is None and outcome.exit_code == 2 and outcome.pdf is None
-    assert len(forks) == (0 if no_fork else 1)
-    assert _children() <= before
+    seen = probe(bad, "unreadable", no_fork=no_fork)
+    assert seen == {"forks": 0 if no_fork else 1, "result": [2, True, True], "children": []}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.xlsx"]
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
-def test_a_failure_handing_over_the_results_stops_the_early_renderer(tmp_path, monkeypatch):
-    from scrm_xl import pipeline
-
-    def full_disk(*args, **kwargs):
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(pipeline.pickle, "dumps", full_disk)
-    before = _children()
+def test_a_failure_handing_over_the_results_stops_the_early_renderer(tmp_path):
     shutil.copyfile(WORKED, tmp_path / "book.xlsx")
-    with pytest.raises(OSError, match="No space"):
-        pipeline.run(tmp_path / "book.xlsx", out_path=tmp_path / "out.xlsx", pdf_path=tmp_path / "out.pdf")
-    assert _children() <= before
+    seen = probe(tmp_path / "book.xlsx", "full-disk")
+    assert seen == {"forks": 1, "result": ["OSError", "No space left on device"], "children": []}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["book.xlsx"]
