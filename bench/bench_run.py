@@ -1,7 +1,7 @@
 """End to end: ``scrm-xl run`` against the floor (a bare python-calamine read) and what
 users of other tools wait for (an openpyxl load-and-save), measured in one run.
 
-    /work/venv/bin/python bench/bench_run.py [--full] [--skip-openpyxl-1m] [--no-openpyxl]
+    /work/venv/bin/python bench/bench_run.py [--full] [--skip-openpyxl-1m] [--no-openpyxl] [--shared-strings]
 
 Default sizes 10k and 100k return rows (touchpoints for about a third); ``--full``
 adds 1,048,000. Workbooks come from bench/gen.py and are cached in
@@ -79,8 +79,9 @@ def child(args: list[str], *, env: dict | None = None) -> tuple[float, int, str]
     return wall, usage.ru_maxrss * 1024, out
 
 
-def workbook(rows: int, cache: Path) -> Path:
-    """The generated workbook of ``rows`` returns, rebuilt when bench/gen.py changes."""
+def workbook(rows: int, cache: Path, shared_strings: bool = False) -> Path:
+    """The generated workbook of ``rows`` returns, rebuilt when bench/gen.py changes; with
+    ``shared_strings``, its texts moved to a shared-strings table as Excel saves them (bench/sst.py)."""
     stamp = hashlib.sha256((ROOT / "bench" / "gen.py").read_bytes()).hexdigest()[:10]
     path = cache / f"returns_{rows}_{stamp}.xlsx"
     if not path.exists():
@@ -90,15 +91,25 @@ def workbook(rows: int, cache: Path) -> Path:
         tmp.replace(path)
         size = path.stat().st_size / 1024**2
         print(f"  generated {path.name} ({size:.1f} MB) in {time.perf_counter() - t:.0f} s")
-    return path
+    if not shared_strings:
+        return path
+    sst_stamp = hashlib.sha256((ROOT / "bench" / "sst.py").read_bytes()).hexdigest()[:6]
+    converted = cache / f"returns_{rows}_{stamp}_sst{sst_stamp}.xlsx"
+    if not converted.exists():
+        tmp = converted.with_suffix(".part.xlsx")
+        child([PY, str(ROOT / "bench" / "sst.py"), str(path), str(tmp)])
+        tmp.replace(converted)
+    return converted
 
 
 def mb(n: int) -> str:
     return f"{n / 1024**2:,.0f} MB"
 
 
-def bench_size(rows: int, cache: Path, out: Path, openpyxl: bool, stages: bool = True) -> dict:
-    book = workbook(rows, cache)
+def bench_size(
+    rows: int, cache: Path, out: Path, openpyxl: bool, stages: bool = True, shared_strings: bool = False
+) -> dict:
+    book = workbook(rows, cache, shared_strings)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     cal_t, cal_m, _ = child([PY, "-c", CALAMINE, str(book)])
     run_t, run_m, _ = child([PY, "-m", "scrm_xl", "run", str(book), "-o", str(out / "run.xlsx")], env=env)
@@ -130,18 +141,23 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--skip-openpyxl-1m", action="store_true", help="no openpyxl load+save at 1M (minutes)")
     ap.add_argument("--no-openpyxl", action="store_true", help="no openpyxl load+save at any size")
     ap.add_argument("--stages-1m", action="store_true", help="time the stages one by one at 1M too")
+    ap.add_argument(
+        "--shared-strings", action="store_true", help="texts in a shared-strings table, as Excel saves them"
+    )
     args = ap.parse_args(argv)
     cache = Path(tempfile.gettempdir()) / "scrm_xl_bench"
     cache.mkdir(exist_ok=True)
     sizes = (*SIZES, FULL) if args.full else SIZES
     version = sys.version.split()[0]
-    print(f"bench_run: {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} CPUs, Python {version}")
+    texts = "shared-strings table" if args.shared_strings else "inline strings"
+    print(f"bench_run: {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} CPUs, Python {version}, {texts}")
     rows_out = []
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         for rows in sizes:
             skip = args.no_openpyxl or (rows >= FULL and args.skip_openpyxl_1m)
-            r = bench_size(rows, cache, out, openpyxl=not skip, stages=rows < FULL or args.stages_1m)
+            stages, sst = rows < FULL or args.stages_1m, args.shared_strings
+            r = bench_size(rows, cache, out, openpyxl=not skip, stages=stages, shared_strings=sst)
             rows_out.append(r)
             cal, run = r["calamine"][0], r["run"][0]
             print(f"  {rows:>9,} rows: calamine {cal:.2f} s, run {run:.2f} s; {r['stages']}")
