@@ -134,9 +134,8 @@ def run(
             # the layout re-derives every formula's value; a disagreement with the engine is reported
             issues += tuple(write_results(path, results, out_path=out_path))
         except BaseException:
-            if (
-                renderer is not None and renderer.forked
-            ):  # never leave a renderer running behind a failed write
+            # never leave a renderer running behind a failed write
+            if renderer is not None and renderer.forked:
                 with contextlib.suppress(RenderError):
                     renderer.wait()
             raise
@@ -152,7 +151,7 @@ def for_briefing(results: Results) -> Results:
     """The results with only what the briefing reads: of the ledger, one line per initiative
     that has any (the briefing asks which initiatives have returns, nothing more); no cost
     lines. A million-line ledger then crosses to the renderer as a few kilobytes.
-    ``tests/test_cli_run.py`` renders both and compares the bytes."""
+    ``tests/test_render.py`` renders both to the same HTML."""
     first: dict[str, object] = {}
     for line in results.ledger:
         first.setdefault(line.initiative_id, line)
