@@ -364,72 +364,15 @@ class _LedgerTable:
         self.long_rows: set[int] = set()  # rows with a text over Excel's limit, to cut and report
 
     def rows(self) -> Iterator[tuple[Value, ...]]:
-        """One tuple per Ledger line in LEDGER_HEADERS' order: returns first, then costs."""
-        channel_of, period_of = self.channel_of, self.period_of
-        periods: dict[date, str] = {}
-        refs: dict[tuple[str, int], str] = {}
-
-        def ref(c: CellRef) -> str:  # str(CellRef), with the sheet and column letter made once
-            prefix = refs.get((c.sheet, c.col))
-            if prefix is None:
-                prefix = refs[(c.sheet, c.col)] = str(CellRef(c.sheet, 1, c.col))[:-1]
-            return prefix + str(c.row)
-
-        def period(day: date) -> str:
-            label = periods.get(day)
-            if label is None:
-                label = periods[day] = period_of(day)
-            return label
-
-        n = 0
-        for x in self.results.ledger:
-            row = (
-                RETURN,
-                ref(x.source),
-                x.date,
-                period(x.date),
-                x.goal_id,
-                x.initiative_id,
-                channel_of.get(x.initiative_id, NONE_LABEL),
-                x.return_type,
-                x.confidence,
-                x.transaction_ref,
-                x.amount,
-                x.attribution,
-                x.margin,
-                x.credit_share,
-                x.counted,
-                x.via,
-                ref(x.touchpoint) if x.touchpoint else None,
-            )
-            yield self._cut(row) if n in self.long_rows else row
-            n += 1
-        for c in self.results.cost_lines:
-            row = (
-                COST,
-                ref(c.source),
-                c.date,
-                c.period,
-                c.goal_id,
-                c.initiative_id,
-                channel_of.get(c.initiative_id) if c.initiative_id else None,
-                c.category or NONE_LABEL,
-                None,
-                None,
-                c.amount,
-                None,
-                None,
-                None,
-                c.amount,
-                None,
-                None,
-            )
-            yield self._cut(row) if n in self.long_rows else row
-            n += 1
+        """One tuple per Ledger line in LEDGER_HEADERS' order: returns first, then costs (the
+        same values as ``columns``, turned around)."""
+        for cols in self.columns(1_000):
+            yield from zip(*cols, strict=True)
 
     def columns(self, size: int) -> Iterator[list[Sequence[Value]]]:
-        """The same values as ``rows()``, ``size`` lines at a time, as one list per column: a
-        column comes from one ``map`` over the lines, not from a tuple made per line."""
+        """The Ledger's values in LEDGER_HEADERS' order, ``size`` lines at a time, as one list per
+        column (returns first, then costs; a text over Excel's limit cut): a column comes from
+        one ``map`` over the lines, not from a tuple made per line."""
         channel_of, period_of = self.channel_of, self.period_of
         periods: dict[date, str] = {}
         refs: dict[tuple[str, int], str] = {}
@@ -498,10 +441,6 @@ class _LedgerTable:
                     col = cols[k] = list(col)
                     col[i] = col[i][:MAX_TEXT]
         return cols
-
-    @staticmethod
-    def _cut(row: tuple[Value, ...]) -> tuple[Value, ...]:
-        return tuple(v[:MAX_TEXT] if isinstance(v, str) else v for v in row)
 
     def groups(self) -> tuple[list[_Group], list[_Group]]:
         """(main groups, date groups), and the rows with an overlong text noted on the way."""
