@@ -864,6 +864,13 @@ def _number(value) -> str | None:
     return str(int(f)) if f.is_integer() and abs(f) < 1e15 else repr(f)
 
 
+def _text_element(v: str) -> str:
+    """An inline string's ``<t>``: escaped, with its leading or trailing spaces, tabs and line
+    breaks kept (Excel drops them otherwise)."""
+    space = ' xml:space="preserve"' if v != v.strip() or "\n" in v or "\t" in v else ""
+    return f"<t{space}>{escape_text(v)}</t>"
+
+
 def _cell_xml(c, s: int) -> str:
     ref = f"{column_letter(c.col)}{c.row}"
     v = c.value
@@ -876,8 +883,7 @@ def _cell_xml(c, s: int) -> str:
     if v is None or v == "":
         return f'<c r="{ref}" s="{s}"/>'
     if isinstance(v, str):
-        space = ' xml:space="preserve"' if v != v.strip() or "\n" in v or "\t" in v else ""
-        return f'<c r="{ref}" s="{s}" t="inlineStr"><is><t{space}>{escape_text(v)}</t></is></c>'
+        return f'<c r="{ref}" s="{s}" t="inlineStr"><is>{_text_element(v)}</is></c>'
     if isinstance(v, (Decimal, float, int, date)):
         num = _number(v)
         return f'<c r="{ref}" s="{s}"><v>{num}</v></c>' if num is not None else f'<c r="{ref}" s="{s}"/>'
@@ -1034,8 +1040,7 @@ class _Column:
             # the common case, and a million times over for transaction refs: nothing to escape
             # (no control, surrogate or non-character code point is printable) and no space to keep
             return f'" s="{self.s}" t="inlineStr"><is><t>{v}</t></is></c>'
-        space = ' xml:space="preserve"' if v != v.strip() or "\n" in v or "\t" in v else ""
-        return f'" s="{self.s}" t="inlineStr"><is><t{space}>{escape_text(v)}</t></is></c>'
+        return f'" s="{self.s}" t="inlineStr"><is>{_text_element(v)}</is></c>'
 
 
 def _page_xml(page: PageSetup) -> list[str]:
