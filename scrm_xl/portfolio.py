@@ -250,6 +250,21 @@ def _pdf_view(lines: Sequence[Line], failed: Sequence[tuple[str, str]], page_siz
             return "range not known"  # a programme in the group has no investment (see subtotal)
         return f"{fmt.percent(roi[0])} to {fmt.percent(roi[2])}"
 
+    def figures(fmt: Formatter, x: Line | Subtotal) -> dict[str, str]:
+        """The cells a programme's line and its currency's subtotal share."""
+        return {
+            "investment": fmt.money(x.investment),
+            "new_revenue": fmt.money(x.new_revenue),
+            "cost_savings": fmt.money(x.cost_savings),
+            "spending_avoided": fmt.money(x.spending_avoided),
+            "net_return": fmt.money_signed(x.net_return),
+            "net_class": "neg" if x.net_return < 0 else "",
+            "roi": fmt.percent(x.roi[1]),
+            "roi_range": roi_range(fmt, x.roi),
+            "goals": f"{x.measurable_goals} of {x.goals}",
+            "errors": str(x.errors) if x.errors else "",
+        }
+
     groups = []
     for currency, members in group_by_currency(lines):
         fmt = Formatter("en_US", currency)  # one locale for a portfolio that mixes programmes' locales
@@ -259,34 +274,14 @@ def _pdf_view(lines: Sequence[Line], failed: Sequence[tuple[str, str]], page_siz
                 "workbook": line.workbook,
                 "period": f"{fmt.date(line.period_start)} – {fmt.date(line.period_end)}",
                 "as_of": fmt.date(line.as_of),
-                "investment": fmt.money(line.investment),
-                "new_revenue": fmt.money(line.new_revenue),
-                "cost_savings": fmt.money(line.cost_savings),
-                "spending_avoided": fmt.money(line.spending_avoided),
-                "net_return": fmt.money_signed(line.net_return),
-                "net_class": "neg" if line.net_return < 0 else "",
-                "roi": fmt.percent(line.roi[1]),
-                "roi_range": roi_range(fmt, line.roi),
                 "payback": fmt.months(line.payback_months),
-                "goals": f"{line.measurable_goals} of {line.goals}",
-                "errors": str(line.errors) if line.errors else "",
+                **figures(fmt, line),
             }
             for line in members
         ]
         st = subtotal(currency, members)
-        sub = {
-            "programmes": f"{st.programmes} programme{'s' if st.programmes != 1 else ''}",
-            "investment": fmt.money(st.investment),
-            "new_revenue": fmt.money(st.new_revenue),
-            "cost_savings": fmt.money(st.cost_savings),
-            "spending_avoided": fmt.money(st.spending_avoided),
-            "net_return": fmt.money_signed(st.net_return),
-            "net_class": "neg" if st.net_return < 0 else "",
-            "roi": fmt.percent(st.roi[1]),
-            "roi_range": roi_range(fmt, st.roi),
-            "goals": f"{st.measurable_goals} of {st.goals}",
-            "errors": str(st.errors) if st.errors else "",
-        }
+        programmes = f"{st.programmes} programme{'s' if st.programmes != 1 else ''}"
+        sub = {"programmes": programmes, **figures(fmt, st)}
         groups.append({"currency": currency, "lines": rows, "sub": sub})
     stamp = _stamp(lines).date()
     return {
