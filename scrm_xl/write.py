@@ -23,11 +23,11 @@ import struct
 import threading
 import zipfile
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from itertools import chain
+from itertools import chain, repeat
 from pathlib import Path
 
 from lxml import etree
@@ -964,12 +964,18 @@ BLOCK_ROWS = 1_000  # rows turned into XML at a time, column by column (about 70
 
 
 def _block_xml(block: RowBlock, style_ids: dict[str, int], heights: dict[int, float]) -> Iterator[bytes]:
-    """A RowBlock's rows, the same XML as ``_cell_xml`` per cell, made a few thousand rows at a
+    """A RowBlock's rows, the same cells as ``_cell_xml`` makes, made a thousand rows at a
     time and column by column: a column's values mostly share one type (a Ledger's IDs, types
     and dates repeat a million times), so each column's cells come from one comprehension with
     per-column prefixes made once and each distinct text escaped once; the row strings are
     then interleaved by ``zip``. Decimals are written as their own digits, which any reader
-    parses to the same double as the float we would otherwise format."""
+    parses to the same double as the float we would otherwise format.
+
+    A cell carries no reference (``r`` is optional, ECMA-376 Part 1 §18.3.1.4): it is the
+    column after the row's previous cell, or column A when it opens the row. Only a cell after
+    a gap (the column before it has no value) names itself. Writing "F10", "G10", ... into
+    every cell made the Ledger a quarter larger, and its row numbers, different in every row,
+    made it compress four times worse."""
     columns = [_Column(k, style, style_ids[style]) for k, style in enumerate(block.styles)]
     r = block.first_row
     heights = {row: h for row, h in heights.items() if row >= r}  # the header's, usually: none left
@@ -977,7 +983,12 @@ def _block_xml(block: RowBlock, style_ids: dict[str, int], heights: dict[int, fl
         count = len(chunk[0])
         numbers = [str(n) for n in range(r, r + count)]
         opens = [_row_open(n, heights) for n in numbers] if heights else [f'<row r="{n}">' for n in numbers]
-        cells = [col.xml(numbers, values, r) for col, values in zip(columns, chunk, strict=True)]
+        cells, previous, before = [], None, None
+        for col, values in zip(columns, chunk, strict=True):
+            # the cells after a gap need the previous column's values; without gaps, they don't
+            gap = previous is not None and previous.gaps
+            cells.append(col.xml(numbers, values, r, before if gap else None))
+            previous, before = col, values
         ends = ["</row>"] * count
         yield "".join(chain.from_iterable(zip(opens, *cells, ends, strict=True))).encode("utf-8")
         r += count
@@ -997,50 +1008,59 @@ class _Column:
 
     def __init__(self, k: int, style: str, s: int) -> None:
         self.k, self.style, self.s = k, style, s
-        self.open = f'<c r="{column_letter(k + 1)}'
-        self.number = f'" s="{s}"><v>'
-        self.texts: dict[str, str] = {}  # text -> the cell's XML after its row number
+        self.anchor = f'<c r="{column_letter(k + 1)}'  # for a cell after a gap
+        self.number = f' s="{s}"><v>'
+        self.texts: dict[str, str] = {}  # text -> the cell's XML after "<c"
         self.serials: dict[date, str] = {}
+        self.gaps = False
 
-    def xml(self, numbers: list[str], values: tuple, first_row: int) -> list[str]:
+    def xml(self, numbers: list[str], values: Sequence, first_row: int, before: Sequence | None) -> list[str]:
+        """The cells of ``values`` (rows numbered ``numbers``); ``before`` is the previous
+        column's values in the same rows when some are None (a gap), else None. Notes in
+        ``gaps`` whether ``values`` has a None, for the next column."""
         kinds = set(map(type, values))
+        self.gaps = type(None) in kinds
         kinds.discard(type(None))
-        pairs = zip(numbers, values, strict=True)
-        o = self.open
+        if before is None:
+            heads: Iterable[str] = repeat("<c")
+        else:  # a cell after a gap names itself
+            a = self.anchor
+            heads = ["<c" if b is not None else f'{a}{n}"' for n, b in zip(numbers, before, strict=True)]
+        pairs = zip(heads, values, strict=False)  # heads may be an endless repeat
         if kinds == {str}:
             distinct = set(values)
             if len(distinct) > len(values) // 2:  # transaction refs, source cells: nothing to share
                 text = self._text
-                return [f"{o}{n}{text(v)}" if v is not None else "" for n, v in pairs]
+                return [h + text(v) if v is not None else "" for h, v in pairs]
             tails = self.texts  # IDs, types, periods: a few hundred texts a million times over
             if len(tails) > 10_000:
                 tails.clear()
             for v in distinct.difference(tails):
                 if v is not None:
                     tails[v] = self._text(v)
-            return [f"{o}{n}{tails[v]}" if v is not None else "" for n, v in pairs]
+            return [h + tails[v] if v is not None else "" for h, v in pairs]
         if kinds == {Decimal} and all(map(Decimal.is_finite, filter(None, values))):  # zeros are finite
             mid = self.number
-            return [f"{o}{n}{mid}{v!s}</v></c>" if v is not None else "" for n, v in pairs]
+            return [f"{h}{mid}{v!s}</v></c>" if v is not None else "" for h, v in pairs]
         if kinds == {date}:
             serials = self.serials
             for v in set(values).difference(serials):
                 if v is not None:
                     serials[v] = f"{self.number}{v.toordinal() - EPOCH}</v></c>"
-            return [f"{o}{n}{serials[v]}" if v is not None else "" for n, v in pairs]
-        return [  # anything else (or nothing), cell by cell
+            return [h + serials[v] if v is not None else "" for h, v in pairs]
+        return [  # anything else (or nothing), cell by cell, each naming itself
             _cell_xml(Cell(first_row + i, self.k + 1, v, self.style), self.s) if v is not None else ""
             for i, v in enumerate(values)
         ]
 
     def _text(self, v: str) -> str:
         if not v:
-            return f'" s="{self.s}"/>'
+            return f' s="{self.s}"/>'
         if v.isprintable() and v[0] != " " and v[-1] != " " and not _MARKUP.search(v):
             # the common case, and a million times over for transaction refs: nothing to escape
             # (no control, surrogate or non-character code point is printable) and no space to keep
-            return f'" s="{self.s}" t="inlineStr"><is><t>{v}</t></is></c>'
-        return f'" s="{self.s}" t="inlineStr"><is>{_text_element(v)}</is></c>'
+            return f' s="{self.s}" t="inlineStr"><is><t>{v}</t></is></c>'
+        return f' s="{self.s}" t="inlineStr"><is>{_text_element(v)}</is></c>'
 
 
 def _page_xml(page: PageSetup) -> list[str]:

@@ -344,6 +344,23 @@ def test_chunk_size_and_unseekable_output_do_not_change_a_byte(monkeypatch):
         assert z.testzip() is None
 
 
+def _placed_cells(root):
+    """(reference, element) for each <c> under ``root``, placed as ECMA-376 says: a cell's
+    own ``r`` if it has one, else the column after the row's previous cell (A when first)."""
+    for row in root.iter(f"{{{writer.MAIN}}}row"):
+        col = 0
+        for c in row.iter(f"{{{writer.MAIN}}}c"):
+            ref = c.get("r")
+            if ref is None:
+                col += 1
+                yield f"{writer.column_letter(col)}{row.get('r')}", c
+            else:
+                letters = ref.rstrip("0123456789")
+                assert ref[len(letters) :] == row.get("r")
+                col = openpyxl.utils.column_index_from_string(letters)
+                yield ref, c
+
+
 def test_ledger_rows_rendered_from_the_row_block_equal_the_cell_by_cell_rendering():
     # the fast path (per-column prefixes, caches) against _cell_xml on the same cells, with
     # hostile and repeated texts, an empty string, spaces to preserve and a non-Decimal number
@@ -368,10 +385,10 @@ def test_ledger_rows_rendered_from_the_row_block_equal_the_cell_by_cell_renderin
     def cells(xml):
         root = etree.fromstring(f'<sheetData xmlns="{writer.MAIN}">{xml}</sheetData>')
         out = {}
-        for c in root.iter(f"{{{writer.MAIN}}}c"):
+        for ref, c in _placed_cells(root):
             v = c.findtext(f"{{{writer.MAIN}}}v")
             t = "".join(c.itertext()) if c.get("t") == "inlineStr" else None
-            out[c.get("r")] = (c.get("s"), c.get("t"), t, None if v is None else float(v))
+            out[ref] = (c.get("s"), c.get("t"), t, None if v is None else float(v))
         return out
 
     assert cells(fast) == cells(slow)
@@ -484,10 +501,10 @@ def test_the_column_by_column_rendering_equals_the_cell_by_cell_one(columns, row
     def cells(xml):
         root = etree.fromstring(f'<sheetData xmlns="{writer.MAIN}">{xml}</sheetData>')
         out = []
-        for c in root.iter(f"{{{writer.MAIN}}}c"):
+        for ref, c in _placed_cells(root):
             v = c.findtext(f"{{{writer.MAIN}}}v")
             t = "".join(c.itertext()) if c.get("t") == "inlineStr" else None
-            out.append((c.get("r"), c.get("s"), c.get("t"), t, None if v is None else float(v)))
+            out.append((ref, c.get("s"), c.get("t"), t, None if v is None else float(v)))
         rows = [(r.get("r"), r.get("ht")) for r in root.iter(f"{{{writer.MAIN}}}row")]
         return out, rows
 
