@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from itertools import islice
+from itertools import islice, zip_longest
 from operator import attrgetter
 
 from .model import CellRef, Issue, Severity, column_letter, warning
@@ -296,6 +296,11 @@ LEDGER_HEADERS = (
     ("Touchpoint", "text", 16),
 )
 LEDGER_FIRST_ROW = 5
+EXCEL_ROWS = 1_048_576  # rows in a worksheet
+# A Ledger longer than one sheet's rows goes on in panels side by side: the same headings,
+# one empty column apart (a million returns credited through touchpoints make ~1.5M lines)
+LEDGER_PANEL_LINES = EXCEL_ROWS - LEDGER_FIRST_ROW + 1
+LEDGER_PANEL_STEP = len(LEDGER_HEADERS) + 1
 RETURN, COST = "Return", "Cost"
 # LedgerLine fields that fill Ledger columns H..P as they are (after Channel, before Touchpoint)
 _LINE_FIELDS = (
@@ -323,6 +328,23 @@ _COL = {
     "confidence": 9,
     "counted": 15,
 }
+
+
+def _exactly(chunks: Iterable[list[Sequence[Value]]], size: int) -> Iterator[list[Sequence[Value]]]:
+    """Column chunks regrouped to ``size`` rows each (the last may be short): ``columns`` ends
+    a chunk where the returns end and the costs begin."""
+    held: list[list[Value]] = []
+    for chunk in chunks:
+        if not held:
+            held = [list(c) for c in chunk]
+        else:
+            for h, c in zip(held, chunk, strict=True):
+                h.extend(c)
+        while len(held[0]) >= size:
+            yield [h[:size] for h in held]
+            held = [h[size:] for h in held]
+    if held and held[0]:
+        yield held
 
 
 def _period_finder(results: Results) -> Callable[[date], str]:
@@ -363,16 +385,55 @@ class _LedgerTable:
         self.period_of = _period_finder(results)
         self.long_rows: set[int] = set()  # rows with a text over Excel's limit, to cut and report
 
+    @property
+    def panels(self) -> int:
+        """How many side-by-side panels the lines fill (one unless a sheet's rows run out)."""
+        return max(1, -(-self.count // LEDGER_PANEL_LINES))
+
+    def place(self, n: int, col: int) -> tuple[int, int]:
+        """(row, column) on the Ledger sheet of line ``n``'s value in column ``col`` (1-based)."""
+        panel, k = divmod(n, LEDGER_PANEL_LINES)
+        return LEDGER_FIRST_ROW + k, panel * LEDGER_PANEL_STEP + col
+
     def rows(self) -> Iterator[tuple[Value, ...]]:
         """One tuple per Ledger line in LEDGER_HEADERS' order: returns first, then costs (the
         same values as ``columns``, turned around)."""
         for cols in self.columns(1_000):
             yield from zip(*cols, strict=True)
 
-    def columns(self, size: int) -> Iterator[list[Sequence[Value]]]:
+    def sheet_rows(self) -> Iterator[tuple[Value, ...]]:
+        """The Ledger sheet's rows from LEDGER_FIRST_ROW down: every panel's line side by side."""
+        for cols in self.sheet_columns(1_000):
+            yield from zip(*cols, strict=True)
+
+    def sheet_columns(self, size: int) -> Iterator[list[Sequence[Value]]]:
+        """``sheet_rows`` in chunks of ``size`` rows, one list per sheet column: panel p's
+        columns hold lines p x LEDGER_PANEL_LINES onwards, with an empty column between panels."""
+        if self.panels == 1:
+            yield from self.columns(size)
+            return
+        cap, width = LEDGER_PANEL_LINES, len(LEDGER_HEADERS)
+        streams = [
+            _exactly(self.columns(size, p * cap, min((p + 1) * cap, self.count)), size)
+            for p in range(self.panels)
+        ]
+        for chunks in zip_longest(*streams):  # chunk k of each panel covers the same sheet rows
+            length = len(chunks[0][0])
+            cols: list[Sequence[Value]] = []
+            for p, chunk in enumerate(chunks):
+                if p:
+                    cols.append([None] * length)
+                if chunk is None:
+                    cols += [[None] * length] * width
+                else:
+                    cols += [list(c) + [None] * (length - len(c)) for c in chunk]
+            yield cols
+
+    def columns(self, size: int, start: int = 0, stop: int | None = None) -> Iterator[list[Sequence[Value]]]:
         """The Ledger's values in LEDGER_HEADERS' order, ``size`` lines at a time, as one list per
         column (returns first, then costs; a text over Excel's limit cut): a column comes from
-        one ``map`` over the lines, not from a tuple made per line."""
+        one ``map`` over the lines, not from a tuple made per line. ``start`` and ``stop`` pick
+        lines by their place in that order."""
         channel_of, period_of = self.channel_of, self.period_of
         periods: dict[date, str] = {}
         refs: dict[tuple[str, int], str] = {}
@@ -387,9 +448,11 @@ class _LedgerTable:
                 periods[day] = period_of(day)
             return list(map(periods.__getitem__, days))
 
-        ledger, n = self.results.ledger, 0
-        for start in range(0, len(ledger), size):
-            lines = ledger[start : start + size]
+        ledger, costs = self.results.ledger, self.results.cost_lines
+        stop = self.count if stop is None else stop
+        n = start
+        for first in range(start, min(stop, len(ledger)), size):
+            lines = ledger[first : min(first + size, stop)]
             days = list(map(attrgetter("date"), lines))
             inits = list(map(attrgetter("initiative_id"), lines))
             cols: list[Sequence[Value]] = [
@@ -405,9 +468,9 @@ class _LedgerTable:
             ]
             yield self._cut_columns(cols, n)
             n += len(lines)
-        costs = self.results.cost_lines
-        for start in range(0, len(costs), size):
-            lines = costs[start : start + size]
+        skip = len(ledger)
+        for first in range(max(start - skip, 0), stop - skip, size):
+            lines = costs[first : min(first + size, stop - skip)]
             inits = list(map(attrgetter("initiative_id"), lines))
             amounts = list(map(attrgetter("amount"), lines))
             none = [None] * len(lines)
@@ -512,11 +575,15 @@ class _Sums:
 
     def __init__(self, table: _LedgerTable) -> None:
         self.lines, self.dated = table.groups()
-        last = LEDGER_FIRST_ROW + max(table.count, 1) - 1
-        self._range = {
-            k: f"Ledger!${column_letter(c)}${LEDGER_FIRST_ROW}:${column_letter(c)}${last}"
-            for k, c in _COL.items()
-        }
+        # one SUMIFS per panel of the Ledger, each over its own rows
+        self._ranges: list[dict[str, str]] = []
+        for p in range(table.panels):
+            lines = min(max(table.count - p * LEDGER_PANEL_LINES, 1), LEDGER_PANEL_LINES)
+            last = LEDGER_FIRST_ROW + lines - 1
+            letters = {k: column_letter(p * LEDGER_PANEL_STEP + c) for k, c in _COL.items()}
+            self._ranges.append(
+                {k: f"Ledger!${x}${LEDGER_FIRST_ROW}:${x}${last}" for k, x in letters.items()}
+            )
         self._index: dict[str, dict[str, list[_Group]]] = {}
         self._by_date: list[_Group] | None = None
         self._dates: list[date] = []
@@ -537,7 +604,10 @@ class _Sums:
 
     def sumifs(self, conds: Iterable[_Cond]) -> tuple[str, Decimal]:
         conds = list(conds)
-        args = "".join(f",{self._range[c.key]},{c.crit}" for c in conds)
+        formula = "+".join(
+            f"SUMIFS({ranges['counted']}" + "".join(f",{ranges[c.key]},{c.crit}" for c in conds) + ")"
+            for ranges in self._ranges
+        )
         dated = any(c.key == "date" for c in conds)
         candidates: list[_Group] = self.dated if dated else self.lines
         for c in conds:
@@ -552,7 +622,7 @@ class _Sums:
                 candidates = narrower
         preds = [c.pred for c in conds]
         total = sum((x.counted for x in candidates if all(p(x) for p in preds)), Decimal(0))
-        return f"SUMIFS({self._range['counted']}{args})", total
+        return formula, total
 
 
 def _eq(key: str, text: str, cell: str) -> _Cond:
@@ -1133,10 +1203,24 @@ def _ledger(results: Results, table: _LedgerTable, issues: list[Issue]) -> Sheet
         "note",
         17,
     )
+    panels = table.panels
+    if panels > 1:
+        s.title(
+            3,
+            f"A sheet holds {LEDGER_PANEL_LINES:,} lines under the headings: the Ledger goes on to the "
+            f"right, line {LEDGER_PANEL_LINES + 1:,} onwards from column "
+            f"{column_letter(LEDGER_PANEL_STEP + 1)}, with the same headings ({panels} panels in all).",
+            "note",
+            17,
+        )
     header_row = LEDGER_FIRST_ROW - 1
-    for col, (name, style, width) in enumerate(LEDGER_HEADERS, 1):
-        s.put(header_row, col, name, "header" if style.startswith("text") else "header_right")
-        s.widths[col] = width
+    for p in range(panels):
+        offset = p * LEDGER_PANEL_STEP
+        for col, (name, style, width) in enumerate(LEDGER_HEADERS, 1):
+            s.put(header_row, offset + col, name, "header" if style.startswith("text") else "header_right")
+            s.widths[offset + col] = width
+        if p:
+            s.widths[offset] = 3
     if table.long_rows:
         saved, table.long_rows = table.long_rows, set()
         for n, row in enumerate(table.rows()):
@@ -1145,16 +1229,17 @@ def _ledger(results: Results, table: _LedgerTable, issues: list[Issue]) -> Sheet
                     if len(row[k] or "") > MAX_TEXT:
                         issues.append(
                             warning(
-                                CellRef("Ledger", LEDGER_FIRST_ROW + n, col),
+                                CellRef("Ledger", *table.place(n, col)),
                                 f"text cut to Excel's {MAX_TEXT} characters",
                             )
                         )
         table.long_rows = saved
     s.freeze = (LEDGER_FIRST_ROW, 1)
     s.page = PageSetup(repeat_rows=(header_row, header_row))
-    extent = (LEDGER_FIRST_ROW + table.count - 1, len(LEDGER_HEADERS)) if table.count else None
-    styles = tuple(style for _, style, _ in LEDGER_HEADERS)
-    return s.done(RowBlock(LEDGER_FIRST_ROW, styles, table.rows, table.columns), extent)
+    width = panels * LEDGER_PANEL_STEP - 1
+    extent = (LEDGER_FIRST_ROW + min(table.count, LEDGER_PANEL_LINES) - 1, width) if table.count else None
+    styles = ((*(style for _, style, _ in LEDGER_HEADERS), "text") * panels)[:width]
+    return s.done(RowBlock(LEDGER_FIRST_ROW, styles, table.sheet_rows, table.sheet_columns), extent)
 
 
 MESSAGE_WIDTH = 90

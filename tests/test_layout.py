@@ -153,3 +153,29 @@ def test_ledger_columns_in_chunks_are_its_rows_with_long_texts_cut(size):
     assert len(rows) == len(fx.LEDGER) + len(fx.COST_LINES)
     assert rows[0][9] == "T" * MAX_TEXT and rows[0][0] == "Return" and rows[-1][0] == "Cost"
     assert any("text cut" in i.message for i in issues)
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 5, 1000])
+def test_a_ledger_past_a_sheets_rows_goes_on_in_panels_side_by_side(size, monkeypatch):
+    # five lines to a "sheet": the twelve lines (six returns, six costs) make three panels of
+    # 17 columns one empty column apart, whatever the chunk size and wherever costs begin
+    from scrm_xl import layout as layout_module
+
+    long_ref = "T" * (MAX_TEXT + 3)
+    ledger = (*fx.LEDGER[:5], replace(fx.LEDGER[5], transaction_ref=long_ref))  # line 6: panel 2, row 5
+    one_panel = list(_sheet(layout(fx.results(ledger=ledger))[0], "Ledger").cells.body.rows())
+    assert len(one_panel) == 12
+    monkeypatch.setattr(layout_module, "LEDGER_PANEL_LINES", 5)
+    lay, issues = layout(fx.results(ledger=ledger))
+    sheet = _sheet(lay, "Ledger")
+    chunks = list(sheet.cells.body.columns(size))
+    assert [len(c[0]) for c in chunks][:-1] == [size] * (len(chunks) - 1)
+    grid = [row for chunk in chunks for row in zip(*chunk, strict=True)]
+    expected = [[None] * 53 for _ in range(5)]  # 3 x 17 columns and 2 empty ones
+    for n, line in enumerate(one_panel):
+        expected[n % 5][18 * (n // 5) : 18 * (n // 5) + 17] = line
+    assert [list(row) for row in grid] == expected
+    assert sheet.extent == (9, 53)
+    assert [i.where for i in issues if "text cut" in i.message] == ["Ledger!AB5"]  # J of panel 2
+    headers = {c.col: c.value for c in sheet.cells if c.row == 4}
+    assert headers[1] == headers[19] == headers[37] == "Kind" and 18 not in headers and 36 not in headers

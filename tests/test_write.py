@@ -314,6 +314,39 @@ def test_libreoffice_recalculation_reproduces_every_cached_value(book, tmp_path)
     assert differences == []
 
 
+
+@pytest.mark.libreoffice
+def test_a_ledger_longer_than_a_sheet_goes_on_in_panels_that_excel_formulas_sum(book, tmp_path, monkeypatch):
+    # a "sheet" of 5 lines stands in for Excel's 1,048,572 under the headings: the 12 lines
+    # (6 returns, 6 costs) fill panels at A, S and AK, and every ROI formula sums all three
+    from scrm_xl import layout as layout_module
+    from scrm_xl.model import column_letter
+
+    res = results()
+    monkeypatch.setattr(layout_module, "LEDGER_PANEL_LINES", 5)
+    out = tmp_path / "panels.xlsx"
+    assert write_results(book, res, out_path=out) == []  # the formulas' own sums agree with the engine
+    got = partdiff.sheet_values(out, "Ledger")
+    lines = [(str(x.source), x.counted, x.transaction_ref) for x in res.ledger]
+    lines += [(str(c.source), c.amount, None) for c in res.cost_lines]
+    assert len(lines) == 12
+    for n, (source, counted, ref) in enumerate(lines):
+        row, first = 5 + n % 5, 1 + 18 * (n // 5)  # 17 columns and an empty one per panel
+        assert got[f"{column_letter(first + 1)}{row}"] == source, n
+        assert got[f"{column_letter(first + 14)}{row}"] == pytest.approx(float(counted)), n
+        assert got.get(f"{column_letter(first + 9)}{row}") == ref, n
+    assert {got[f"{c}4"] for c in ("A", "S", "AK")} == {"Kind"}
+    assert not any(k.startswith(("R", "AJ")) and k[2:].isdigit() for k in got)  # the gaps stay empty
+    assert not [k for k in got if k[-1] in "0123456789" and int("".join(filter(str.isdigit, k))) > 9]
+    assert "line 6 onwards from column S" in got["A3"]
+    formula = openpyxl.load_workbook(out)["ROI"]["E23"].value
+    assert formula.count("SUMIFS(") == 3 and "Ledger!$AY$5:$AY$6" in formula  # Counted (AK + 14) of panel 3
+    out_dir = partdiff.recalculate([out], tmp_path)
+    count, differences = partdiff.recalculation_differences(out, out_dir / "panels.xlsx", OURS)
+    assert count > 100
+    assert differences == []
+
+
 # --- streaming: the sheet XML goes into the zip in chunks -----------------------------------
 
 
