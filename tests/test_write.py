@@ -314,7 +314,6 @@ def test_libreoffice_recalculation_reproduces_every_cached_value(book, tmp_path)
     assert differences == []
 
 
-
 @pytest.mark.libreoffice
 def test_a_ledger_longer_than_a_sheet_goes_on_in_panels_that_excel_formulas_sum(book, tmp_path, monkeypatch):
     # a "sheet" of 5 lines stands in for Excel's 1,048,572 under the headings: the 12 lines
