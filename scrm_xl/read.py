@@ -235,20 +235,14 @@ def _inspect_zip(
     infos = zf.infolist()
     if len(infos) > MAX_ENTRIES:
         raise Unreadable(f"the workbook has {len(infos):,} parts, more than {MAX_ENTRIES:,}: not a workbook")
+    # worksheets are sized up below, and only those that are read: a sheet nobody parses (the
+    # Ledger of a million lines a previous run wrote, say) is never inflated
     total = 0
     for info in infos:
         if info.flag_bits & 0x1:
             raise Unreadable("the workbook is password-protected; save a copy without a password")
-        if info.file_size > MAX_PART_BYTES:
-            raise Unreadable(f"part {info.filename} unpacks to {info.file_size:,} bytes, more than allowed")
-        total += info.file_size
-        if info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * max(info.compress_size, 1):
-            raise Unreadable(
-                f"part {info.filename} is compressed {info.file_size // max(info.compress_size, 1):,} to 1, "
-                f"more than {MAX_RATIO} to 1: this looks like a zip bomb"
-            )
-    if total > MAX_TOTAL_BYTES:
-        raise Unreadable(f"the workbook unpacks to {total:,} bytes, more than {MAX_TOTAL_BYTES:,}: too large")
+        if not info.filename.startswith("xl/worksheets/"):
+            total = _sized_up(info, total)
     names = {i.filename: i for i in infos}
     if "xl/workbook.xml" not in names:
         raise Unreadable("not an Excel workbook (no xl/workbook.xml inside)")
@@ -261,6 +255,9 @@ def _inspect_zip(
             _check_xml_part(fh, info)
 
     date1904, sheets = _workbook_sheets(fh, names)
+    for sheet in sheets:
+        if sheet.part in names and wanted(sheet.name):
+            total = _sized_up(names[sheet.part], total)
     if parsing is not None:
         parsing.plan(sum(names[s.part].file_size for s in sheets if s.part in names and wanted(s.name)))
     for sheet in sheets:
@@ -273,8 +270,22 @@ def _inspect_zip(
                 parsing.start(sheet)
         else:
             sheet.skip = True
-            _check_xml_part(fh, info)
     return _Facts(date1904, sheets)
+
+
+def _sized_up(info: zipfile.ZipInfo, total: int) -> int:
+    """``total`` plus the part's declared size, once its size and compression ratio pass."""
+    if info.file_size > MAX_PART_BYTES:
+        raise Unreadable(f"part {info.filename} unpacks to {info.file_size:,} bytes, more than allowed")
+    if info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+        raise Unreadable(
+            f"part {info.filename} is compressed {info.file_size // max(info.compress_size, 1):,} to 1, "
+            f"more than {MAX_RATIO} to 1: this looks like a zip bomb"
+        )
+    total += info.file_size
+    if total > MAX_TOTAL_BYTES:
+        raise Unreadable(f"the workbook unpacks to more than {MAX_TOTAL_BYTES:,} bytes: too large")
+    return total
 
 
 def _part_chunks(fh, info: zipfile.ZipInfo, chunk: int = 1024 * 1024) -> Iterator[bytes]:

@@ -248,3 +248,32 @@ def test_hostile_file_gives_one_line_and_exit_2(make, words, good, tmp_path):
     assert "Traceback" not in output
     assert len(output.splitlines()) == 1, output
     assert words in output
+
+
+def test_a_sheet_scrm_xl_does_not_read_is_never_inflated_or_sized_up(good, tmp_path):
+    # a previous run's Ledger passes a gigabyte near Excel's row limit, and nothing here parses
+    # it: a 1000-to-1 padding and a DTD in it must not stop the next run, while the same
+    # padding in an input sheet still does
+    calculated = tmp_path / "calculated.xlsx"
+    subprocess.run(
+        [sys.executable, "-m", "scrm_xl", "run", str(good), "-o", str(calculated)],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+
+    def pad(d):
+        d = d.replace(b"<worksheet", b'<!DOCTYPE w [<!ENTITY a "aaaaaaaaaa">]><worksheet', 1)
+        return d.replace(b"</worksheet>", b"<!--" + b" " * (40 * 1024 * 1024) + b"--></worksheet>")
+
+    ledger = tmp_path / "ledger_padded.xlsx"
+    rewrite(calculated, ledger, {"xl/worksheets/scrm_xl_ledger.xml": pad})
+    with zipfile.ZipFile(ledger) as z:
+        info = z.getinfo("xl/worksheets/scrm_xl_ledger.xml")
+        assert info.file_size > 200 * info.compress_size  # what the limits would refuse
+    code, output = run_check(ledger)
+    assert code == 0, output
+    costs = rewrite(calculated, tmp_path / "costs_padded.xlsx", {sheet_part(good, "Costs"): pad})
+    code, output = run_check(costs)
+    assert code == 2 and "looks like a zip bomb" in output, output
