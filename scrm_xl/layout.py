@@ -510,16 +510,27 @@ class _LedgerTable:
         main: dict[tuple, Decimal] = {}
         by_date: dict[tuple, Decimal] = {}
         channel_of = self.channel_of
-        n = 0
-        for x in self.results.ledger:
-            channel = channel_of.get(x.initiative_id, NONE_LABEL)
-            key = (RETURN, x.goal_id, x.initiative_id, channel, x.return_type, x.confidence)
-            main[key] = main.get(key, 0) + x.counted
-            key = (RETURN, x.return_type, x.confidence, x.date)
-            by_date[key] = by_date.get(key, 0) + x.counted
-            if len(x.transaction_ref or "") > MAX_TEXT or len(x.goal_id or "") > MAX_TEXT:
-                self.long_rows.add(n)
-            n += 1
+        ledger = self.results.ledger
+        # one dict update per line, on a key that fixes both groups; cents add exactly, so
+        # summing these cells gives the sums line by line
+        cells: dict[tuple, Decimal] = {}
+        get = cells.get
+        keys = map(attrgetter("goal_id", "initiative_id", "return_type", "confidence", "date"), ledger)
+        for key, counted in zip(keys, map(attrgetter("counted"), ledger), strict=True):
+            cells[key] = get(key, 0) + counted
+        for (goal, initiative, type_, confidence, day), counted in cells.items():
+            key = (RETURN, goal, initiative, channel_of.get(initiative, NONE_LABEL), type_, confidence)
+            main[key] = main.get(key, 0) + counted
+            key = (RETURN, type_, confidence, day)
+            by_date[key] = by_date.get(key, 0) + counted
+        longest_ref = max(map(len, filter(None, map(attrgetter("transaction_ref"), ledger))), default=0)
+        if longest_ref > MAX_TEXT or any(len(goal or "") > MAX_TEXT for goal, *_ in cells):
+            self.long_rows.update(
+                n
+                for n, x in enumerate(ledger)
+                if len(x.transaction_ref or "") > MAX_TEXT or len(x.goal_id or "") > MAX_TEXT
+            )
+        n = len(ledger)
         for c in self.results.cost_lines:
             channel = channel_of.get(c.initiative_id) if c.initiative_id else None
             category = c.category or NONE_LABEL
