@@ -1030,6 +1030,12 @@ class _Column:
         if kinds == {str}:
             distinct = set(values)
             if len(distinct) > len(values) // 2:  # transaction refs, source cells: nothing to share
+                distinct.discard(None)
+                joined = "".join(distinct)
+                if "" not in distinct and " " not in joined and _plain(joined):
+                    # the common case, checked for the whole column at once: every value as it is
+                    head, tail = f' s="{self.s}" t="inlineStr"><is><t>', "</t></is></c>"
+                    return [f"{h}{head}{v}{tail}" if v is not None else "" for h, v in pairs]
                 text = self._text
                 return [h + text(v) if v is not None else "" for h, v in pairs]
             tails = self.texts  # IDs, types, periods: a few hundred texts a million times over
@@ -1056,11 +1062,16 @@ class _Column:
     def _text(self, v: str) -> str:
         if not v:
             return f' s="{self.s}"/>'
-        if v.isprintable() and v[0] != " " and v[-1] != " " and not _MARKUP.search(v):
-            # the common case, and a million times over for transaction refs: nothing to escape
-            # (no control, surrogate or non-character code point is printable) and no space to keep
+        if v[0] != " " and v[-1] != " " and _plain(v):  # the common case
             return f' s="{self.s}" t="inlineStr"><is><t>{v}</t></is></c>'
         return f' s="{self.s}" t="inlineStr"><is>{_text_element(v)}</is></c>'
+
+
+def _plain(text: str) -> bool:
+    """Nothing in ``text`` to escape: no markup, no "_x" that could read as an escape, and no
+    control, surrogate or non-character code point (none of them is printable). Over several
+    texts joined, a "_" ending one and an "x" opening the next is a false alarm, never a miss."""
+    return text.isprintable() and not _MARKUP.search(text)
 
 
 def _page_xml(page: PageSetup) -> list[str]:

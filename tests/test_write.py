@@ -376,6 +376,9 @@ def test_chunk_size_and_unseekable_output_do_not_change_a_byte(monkeypatch):
         assert z.testzip() is None
 
 
+XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
+
+
 def _placed_cells(root):
     """(reference, element) for each <c> under ``root``, placed as ECMA-376 says: a cell's
     own ``r`` if it has one, else the column after the row's previous cell (A when first)."""
@@ -420,6 +423,7 @@ def test_ledger_rows_rendered_from_the_row_block_equal_the_cell_by_cell_renderin
         for ref, c in _placed_cells(root):
             v = c.findtext(f"{{{writer.MAIN}}}v")
             t = "".join(c.itertext()) if c.get("t") == "inlineStr" else None
+            t = (t, [e.get(XML_SPACE) for e in c.iter(f"{{{writer.MAIN}}}t")])  # spaces kept
             out[ref] = (c.get("s"), c.get("t"), t, None if v is None else float(v))
         return out
 
@@ -536,8 +540,51 @@ def test_the_column_by_column_rendering_equals_the_cell_by_cell_one(columns, row
         for ref, c in _placed_cells(root):
             v = c.findtext(f"{{{writer.MAIN}}}v")
             t = "".join(c.itertext()) if c.get("t") == "inlineStr" else None
+            t = (t, [e.get(XML_SPACE) for e in c.iter(f"{{{writer.MAIN}}}t")])  # spaces kept
             out.append((ref, c.get("s"), c.get("t"), t, None if v is None else float(v)))
         rows = [(r.get("r"), r.get("ht")) for r in root.iter(f"{{{writer.MAIN}}}row")]
         return out, rows
 
     assert cells(fast) == cells(slow)
+
+
+@pytest.mark.parametrize(
+    "texts",
+    [
+        ["T-1", "T-2", " T-3", "T-4"],  # a leading space to keep
+        ["T-1", "T-2", "T-3 ", "T-4"],  # a trailing one
+        ["T-1", "", "T-3", "T-4"],  # an empty text
+        ["T_", "x1", "T-3", "T-4"],  # "_" then "x" across two texts: no escape in either
+        ["T-1", "T_x0041_", "T-3", "T-4"],  # an "_x" escape to keep literal
+        ["T-1", "R&D", "T-3", "a<b"],
+        ["T-1", "T\u00a0", "T-3", "T-4"],  # a non-breaking space, not printable
+    ],
+)
+def test_a_column_of_distinct_texts_checked_at_once_reads_as_cell_by_cell(texts):
+    # transaction refs and source cells are checked for the whole column at once; one text
+    # with something to keep or escape must send the column the careful way
+    from scrm_xl.layout import RowBlock
+
+    block = RowBlock(4, ("text", "text"), lambda: iter([(t, t) for t in texts]))
+    ids = {"text": 1}
+    fast = b"".join(writer._block_xml(block, ids, {})).decode()
+    slow = "".join(
+        f'<row r="{4 + n}">' + "".join(writer._cell_xml(c, 1) for c in block if c.row == 4 + n) + "</row>"
+        for n in range(len(texts))
+    )
+    root = etree.fromstring(f'<sheetData xmlns="{writer.MAIN}">{fast}</sheetData>')
+    want = etree.fromstring(f'<sheetData xmlns="{writer.MAIN}">{slow}</sheetData>')
+
+    def read(root):
+        return [
+            (
+                ref,
+                c.get("s"),
+                "".join(c.itertext()),
+                [t.get(XML_SPACE) for t in c.iter(f"{{{writer.MAIN}}}t")],
+            )
+            for ref, c in _placed_cells(root)
+        ]
+
+    assert read(root) == read(want)
+    assert [unescape(text) for _, _, text, _ in read(root)][::2] == texts  # as Excel reads them
