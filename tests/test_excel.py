@@ -137,6 +137,24 @@ def test_button_writes_what_the_file_writer_writes(clicked):
     assert book.app.screen_updating is True
 
 
+def test_a_ledger_in_panels_is_written_by_the_button_as_by_the_file_writer(tmp_path, monkeypatch):
+    # a "sheet" of seven lines: the worked example's Ledger goes on in panels side by side,
+    # and the button writes the same cells, formulas (a SUMIFS per panel) and widths
+    from scrm_xl import layout as layout_module
+
+    monkeypatch.setattr(layout_module, "LEDGER_PANEL_LINES", 7)
+    src = EXAMPLES[1]
+    wb = file_writeback(src, tmp_path)
+    assert wb["Ledger"]["S4"].value == "Kind" and wb["Ledger"]["S5"].value == "Return"
+    sums = [c.value for row in wb["ROI"].iter_rows() for c in row if str(c.value).startswith("=SUMIFS")]
+    assert sums and all(f.count("SUMIFS(") == 2 for f in sums)  # 14 lines: two panels
+    book = fx.Book.from_xlsx(src, fullname=str(tmp_path / src.name))
+    outcome = click(monkeypatch, book)
+    assert outcome.written
+    for name in ("ROI", "Ledger"):
+        assert assert_same_sheet(wb[name], book.sheets[name]) > 20, name
+
+
 def test_charts_span_the_same_cells_as_the_file_writers(clicked):
     _, _, wb, book, _, _ = clicked
     charts = list(book.sheets["ROI"].charts)
