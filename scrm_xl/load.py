@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from email.utils import parseaddr
-from operator import itemgetter
+from itertools import compress, count, repeat
+from operator import is_, itemgetter
 
 from . import checks as cx
 from .model import (
@@ -634,6 +635,7 @@ class _Loader:
         rows, sheet, first_row = located.table.rows, located.table.name, located.table.first_row
         known: dict[str, Initiative] = {}
         one = Decimal(1)
+        slow = _slow_rows(fast)
         for i in self.row_indices(located):
             row = _Row(located, i, rows[i])
             tref = refs[i]
@@ -647,7 +649,7 @@ class _Loader:
                     continue
             # in column order, so a row's problems are reported in the order the careful path finds them
             values = [f[i] for f in fast]
-            if _SLOW in values:
+            if i in slow:
                 for k, v in enumerate(values):
                     if v is _SLOW:
                         values[k] = self.value(row, columns[k])
@@ -788,6 +790,16 @@ def _column(located: _Located, column: str) -> list:
     if min(map(len, rows), default=0) > j:
         return list(map(itemgetter(j), rows))  # calamine's rows are all as wide as the sheet
     return [r[j] if j < len(r) else None for r in rows]
+
+
+def _slow_rows(columns: list[list]) -> set[int]:
+    """The rows where some column's fast path left a value to the careful one, by an identity
+    test per value in C: ``_SLOW in row`` would have every Decimal compare itself with the
+    marker, an ABC check each (a microsecond per row)."""
+    out: set[int] = set()
+    for values in columns:
+        out.update(compress(count(), map(is_, values, repeat(_SLOW))))
+    return out
 
 
 def _fast_blank(v: object, required: bool) -> object:
