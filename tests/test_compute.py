@@ -4,6 +4,8 @@ from datetime import date
 from decimal import Decimal as D
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scrm_xl.compute import compute
 from scrm_xl.export import results_to_json
@@ -418,3 +420,34 @@ def test_rows_outside_the_period_are_not_counted_with_a_warning():
     r = run(costs=[cost(date(2026, 4, 2), "100", "I1")], returns=[ret(date(2025, 12, 31), "50")])
     assert r.totals.investment == 0 and r.ledger == ()
     assert [i.where for i in r.issues] == ["Costs!A2", "Returns!A2"]
+
+
+_id_text = st.one_of(
+    st.text(alphabet=st.sampled_from("aAbB-_ 0123456789ßẞΣσςİı\u0660\u0669\u00b2\0"), max_size=8),
+    st.from_regex(r"[A-Za-z]{1,3}-?0*[0-9]{1,4}(-[0-9]{1,2})?", fullmatch=True),
+)
+_day = st.dates(date(2026, 1, 1), date(2026, 1, 4))
+
+
+def _line(row: int, day: date, ref: str, iid: str):
+    from scrm_xl.results import LedgerLine
+
+    one = D(1)
+    source = CellRef("Returns", row, 1)
+    return LedgerLine(source, day, ref, "Cost savings", "High", iid, "G1", one, one, one, one, one, "direct")
+
+
+@settings(max_examples=200, deadline=None)
+@given(rows=st.lists(st.tuples(_day, _id_text, st.sets(_id_text, min_size=1, max_size=3)), max_size=25))
+def test_the_ledger_is_in_natural_order_of_date_ref_and_initiative_then_source(rows):
+    # the packed-integer sort (one code string per text, places for equal keys) against a plain
+    # sort on natural_key; refs with case folding (ß, Σ, İ), leading zeros, Arabic-Indic and
+    # superscript digits, spaces and NUL
+    from scrm_xl.compute import _ledger_order, natural_key
+
+    lines = [_line(n + 2, day, ref, iid) for n, (day, ref, iids) in enumerate(rows) for iid in sorted(iids)]
+
+    def natural(x):
+        return (x.date, natural_key(x.transaction_ref), natural_key(x.initiative_id), x.source.row)
+
+    assert list(_ledger_order(lines)) == sorted(lines, key=natural)
