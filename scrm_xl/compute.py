@@ -433,8 +433,9 @@ def _sortable(text: str, codes: _DigitsCodes) -> str:
     in the tuple; numbers are their digits led by their length. Comparing one str is a
     single C loop, where comparing tuples of str and int costs a call per element.
     """
-    parts = _DIGITS.split(text)
-    parts[0::2] = map(str.casefold, parts[0::2])
+    # casefold the whole text at once: it never changes a digit or makes one (every code
+    # point checked) and folds each character alone, so the text parts fold as in natural_key
+    parts = _DIGITS.split(text.casefold())
     parts[1::2] = map(codes.__getitem__, parts[1::2])
     return "\0".join(parts)
 
