@@ -241,7 +241,7 @@ def _inspect_zip(
     for info in infos:
         if info.flag_bits & 0x1:
             raise Unreadable("the workbook is password-protected; save a copy without a password")
-        if not info.filename.startswith("xl/worksheets/"):
+        if not _worksheet_xml(info.filename):
             total = _sized_up(info, total)
     names = {i.filename: i for i in infos}
     if "xl/workbook.xml" not in names:
@@ -256,7 +256,7 @@ def _inspect_zip(
 
     date1904, sheets = _workbook_sheets(fh, names)
     for sheet in sheets:
-        if sheet.part in names and wanted(sheet.name):
+        if sheet.part in names and wanted(sheet.name) and _worksheet_xml(sheet.part):
             total = _sized_up(names[sheet.part], total)
     if parsing is not None:
         parsing.plan(sum(names[s.part].file_size for s in sheets if s.part in names and wanted(s.name)))
@@ -271,6 +271,11 @@ def _inspect_zip(
         else:
             sheet.skip = True
     return _Facts(date1904, sheets)
+
+
+def _worksheet_xml(name: str) -> bool:
+    """A worksheet's own XML (its relationships and every other part are always sized up)."""
+    return name.startswith("xl/worksheets/") and name.endswith(".xml")
 
 
 def _sized_up(info: zipfile.ZipInfo, total: int) -> int:

@@ -99,6 +99,12 @@ def zip_bomb(good, tmp_path):
     return path
 
 
+def bomb_in_sheet_rels(good, tmp_path):
+    # a sheet's relationships sit beside the worksheets but are always sized up
+    padding = b'<?xml version="1.0"?><Relationships><!--' + b" " * (40 * 1024 * 1024) + b"--></Relationships>"
+    return rewrite(good, tmp_path / "rels_bomb.xlsx", {"xl/worksheets/_rels/sheet1.xml.rels": padding})
+
+
 def lying_bomb(good, tmp_path):
     # the directory says a sheet is small; its deflate stream inflates to 60 MB
     part = sheet_part(good, "Costs")
@@ -226,6 +232,7 @@ HOSTILE = [
     (far_cell, "uses cells up to XFD1048576"),
     (far_cell_r_not_first, "uses cells up to XFD700000"),
     (zip_bomb, "looks like a zip bomb"),
+    (bomb_in_sheet_rels, "looks like a zip bomb"),
     (lying_bomb, "unpacks to more than its declared size"),
     (billion_laughs, "declares a DTD or entities"),
     (laughs_in_sheet, "declares a DTD or entities"),
