@@ -179,3 +179,27 @@ def test_a_ledger_past_a_sheets_rows_goes_on_in_panels_side_by_side(size, monkey
     assert [i.where for i in issues if "text cut" in i.message] == ["Ledger!AB5"]  # J of panel 2
     headers = {c.col: c.value for c in sheet.cells if c.row == 4}
     assert headers[1] == headers[19] == headers[37] == "Kind" and 18 not in headers and 36 not in headers
+
+
+@pytest.mark.parametrize("cap", [1, 6, 7, 11, 12, 13])
+@pytest.mark.parametrize("size", [1, 4, 1000])
+def test_panels_at_their_edges(cap, size, monkeypatch):
+    # a panel of one line; the step from returns to costs falling on a panel's edge (6) or
+    # inside it (7); a last panel of one line (11); exactly one full panel (12) and room to
+    # spare (13): every line lands at row 5 + n % cap, column 18 * (n // cap) + 1 onwards
+    from scrm_xl import layout as layout_module
+
+    one_panel = list(_sheet(layout(fx.results())[0], "Ledger").cells.body.rows())
+    monkeypatch.setattr(layout_module, "LEDGER_PANEL_LINES", cap)
+    sheet = _sheet(layout(fx.results())[0], "Ledger")
+    panels = -(-12 // cap)
+    grid = [row for chunk in sheet.cells.body.columns(size) for row in zip(*chunk, strict=True)]
+    width = 18 * panels - 1
+    expected = [[None] * width for _ in range(min(cap, 12))]
+    for n, line in enumerate(one_panel):
+        expected[n % cap][18 * (n // cap) : 18 * (n // cap) + 17] = line
+    assert [list(row) for row in grid] == expected
+    assert sheet.extent == (4 + min(cap, 12), width)
+    roi = _sheet(layout(fx.results())[0], "ROI")
+    sums = [c.formula for c in roi.cells if c.formula and "SUMIFS" in c.formula]
+    assert sums and all(f.count("SUMIFS(") == panels for f in sums)
