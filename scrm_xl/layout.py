@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -1267,16 +1268,34 @@ def _checks(results: Results, issues: list[Issue]) -> SheetLayout:
     for col, h in enumerate(("Severity", "Location", "Message"), 1):
         s.put(4, col, h, "header")
     row = 4
-    for issue in results.issues:
+    listed = results.issues
+    room = EXCEL_ROWS - row  # a sheet's rows under the headings
+    if len(listed) > room:  # a million bad rows: list what fits, then say what is left
+        listed = listed[: room - 1]
+    lines = [(i.severity, i.where or "(workbook)", i.message) for i in listed]
+    rest = results.issues[len(listed) :]
+    if rest:
+        worst = min((i.severity for i in rest), key=list(Severity).index)
+        counted = Counter(i.severity for i in rest)
+        kinds = ", ".join(f"{counted[sev]:,} {sev.value}" for sev in Severity if counted[sev])
+        lines.append(
+            (
+                worst,
+                "(workbook)",
+                f"... and {len(rest):,} more ({kinds}) that a sheet's {EXCEL_ROWS:,} rows cannot hold; "
+                "scrm-xl check --json lists every one.",
+            )
+        )
+    for severity, where, message in lines:
         row += 1
-        s.put(row, 1, issue.severity.value, issue.severity.value)
-        s.put(row, 2, issue.where or "(workbook)", "text_top")
-        s.put(row, 3, issue.message, "text_wrap")
+        s.put(row, 1, severity.value, severity.value)
+        s.put(row, 2, where, "text_top")
+        s.put(row, 3, message, "text_wrap")
         # neither Excel nor LibreOffice grows a row for wrapped text on opening a file: we size
         # it, counting a character per unit of column width (a little generous for most text)
-        lines = sum(max(1, -(-len(part) // MESSAGE_WIDTH)) for part in issue.message[:MAX_TEXT].split("\n"))
-        if lines > 1:
-            s.heights[row] = min(15.0 * lines, 409.0)  # Excel's tallest row
+        height = sum(max(1, -(-len(part) // MESSAGE_WIDTH)) for part in message[:MAX_TEXT].split("\n"))
+        if height > 1:
+            s.heights[row] = min(15.0 * height, 409.0)  # Excel's tallest row
     if not results.issues:
         s.put(5, 1, "No problems found.", "text")
     s.freeze = (5, 1)

@@ -203,3 +203,42 @@ def test_panels_at_their_edges(cap, size, monkeypatch):
     roi = _sheet(layout(fx.results())[0], "ROI")
     sums = [c.formula for c in roi.cells if c.formula and "SUMIFS" in c.formula]
     assert sums and all(f.count("SUMIFS(") == panels for f in sums)
+
+
+def test_checks_past_a_sheets_rows_lists_what_fits_and_counts_the_rest(monkeypatch):
+    # a "sheet" of 8 rows holds 4 under the headings: three problems and a line for the rest
+    from scrm_xl import layout as layout_module
+    from scrm_xl.model import CellRef, error, info, warning
+
+    made = [error(CellRef("Costs", r, 5), f"bad amount {r}") for r in (2, 3, 4)]
+    made += [warning(CellRef("Returns", r, 1), f"dated late {r}") for r in (2, 3, 4)]
+    made += [info("Metrics", "unknown metric"), info("Metrics", "another")]
+    monkeypatch.setattr(layout_module, "EXCEL_ROWS", 8)
+    checks = _sheet(layout(fx.results(issues=tuple(made)))[0], "Checks")
+    rows = {}
+    for c in checks.cells:
+        rows.setdefault(c.row, {})[c.col] = c.value
+    assert max(rows) == 8
+    assert [rows[r][2] for r in (5, 6, 7)] == ["Costs!E2", "Costs!E3", "Costs!E4"]
+    assert rows[8] == {
+        1: "warning",  # the worst of what is left
+        2: "(workbook)",
+        3: "... and 5 more (3 warning, 2 info) that a sheet's 8 rows cannot hold; "
+        "scrm-xl check --json lists every one.",
+    }
+    assert rows[2][1].startswith("3 errors, 3 warnings, 2 info.")  # the summary counts them all
+
+
+@pytest.mark.parametrize("count, listed", [(4, 4), (5, 3)])
+def test_checks_that_just_fit_are_all_listed(count, listed, monkeypatch):
+    from scrm_xl import layout as layout_module
+    from scrm_xl.model import CellRef, error
+
+    made = tuple(error(CellRef("Costs", r, 5), f"bad amount {r}") for r in range(2, 2 + count))
+    monkeypatch.setattr(layout_module, "EXCEL_ROWS", 8)
+    checks = _sheet(layout(fx.results(issues=made))[0], "Checks")
+    messages = [c.value for c in checks.cells if c.col == 3 and c.row >= 5]
+    assert messages[:listed] == [i.message for i in made[:listed]]
+    assert len(messages) == min(count, 4)
+    rest = f"... and {count - listed} more ({count - listed} error) that a sheet's 8 rows cannot hold"
+    assert messages[-1].startswith(rest) == (count > 4)
