@@ -255,11 +255,12 @@ def _inspect_zip(
             _check_xml_part(fh, info)
 
     date1904, sheets = _workbook_sheets(fh, names)
-    for sheet in sheets:
-        if sheet.part in names and wanted(sheet.name) and _worksheet_xml(sheet.part):
-            total = _sized_up(names[sheet.part], total)
+    read = [names[s.part] for s in sheets if s.part in names and wanted(s.name)]
+    for info in read:
+        if _worksheet_xml(info.filename):
+            total = _sized_up(info, total)
     if parsing is not None:
-        parsing.plan(sum(names[s.part].file_size for s in sheets if s.part in names and wanted(s.name)))
+        parsing.plan(sum(info.file_size for info in read))
     for sheet in sheets:
         info = names.get(sheet.part)
         if info is None:
