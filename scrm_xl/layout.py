@@ -587,15 +587,17 @@ class _Sums:
 
     def __init__(self, table: _LedgerTable) -> None:
         self.lines, self.dated = table.groups()
-        # one SUMIFS per panel of the Ledger, each over its own rows
+        # one SUMIFS per panel of the Ledger, each over its own lines (one row at least)
         self._ranges: list[dict[str, str]] = []
         for p in range(table.panels):
-            lines = min(max(table.count - p * LEDGER_PANEL_LINES, 1), LEDGER_PANEL_LINES)
-            last = LEDGER_FIRST_ROW + lines - 1
-            letters = {k: column_letter(p * LEDGER_PANEL_STEP + c) for k, c in _COL.items()}
-            self._ranges.append(
-                {k: f"Ledger!${x}${LEDGER_FIRST_ROW}:${x}${last}" for k, x in letters.items()}
-            )
+            first = p * LEDGER_PANEL_LINES
+            last = max(min(table.count, first + LEDGER_PANEL_LINES) - 1, first)
+            ranges = {}
+            for k, c in _COL.items():
+                (top, col), (bottom, _) = table.place(first, c), table.place(last, c)
+                x = column_letter(col)
+                ranges[k] = f"Ledger!${x}${top}:${x}${bottom}"
+            self._ranges.append(ranges)
         self._index: dict[str, dict[str, list[_Group]]] = {}
         self._by_date: list[_Group] | None = None
         self._dates: list[date] = []
@@ -1260,7 +1262,7 @@ MESSAGE_WIDTH = 90
 def _checks(results: Results, issues: list[Issue]) -> SheetLayout:
     s = _Sheet("Checks", issues)
     s.title(1, "Checks: problems found in this workbook", "title", 3)
-    counts = {sev: sum(1 for i in results.issues if i.severity == sev) for sev in Severity}
+    counts = dict.fromkeys(Severity, 0) | Counter(i.severity for i in results.issues)
     summary = ", ".join(
         f"{n} {sev.value}{'s' if n != 1 and sev != Severity.INFO else ''}" for sev, n in counts.items()
     )
@@ -1275,9 +1277,9 @@ def _checks(results: Results, issues: list[Issue]) -> SheetLayout:
     lines = [(i.severity, i.where or "(workbook)", i.message) for i in listed]
     rest = results.issues[len(listed) :]
     if rest:
-        worst = min((i.severity for i in rest), key=list(Severity).index)
-        counted = Counter(i.severity for i in rest)
-        kinds = ", ".join(f"{counted[sev]:,} {sev.value}" for sev in Severity if counted[sev])
+        left = Counter(i.severity for i in rest)
+        worst = next(sev for sev in Severity if left[sev])
+        kinds = ", ".join(f"{left[sev]:,} {sev.value}" for sev in Severity if left[sev])
         lines.append(
             (
                 worst,
