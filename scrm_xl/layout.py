@@ -456,15 +456,15 @@ class _LedgerTable:
             lines = ledger[first : min(first + size, stop)]
             # a LedgerLine is a tuple: one zip turns the lines into their fields' columns, in C
             of = dict(zip(LedgerLine._fields, zip(*lines, strict=True), strict=True))
-            days, inits = of["date"], of["initiative_id"]
+            days, line_inits = of["date"], of["initiative_id"]
             cols: list[Sequence[Value]] = [
                 [RETURN] * len(lines),
                 where(of["source"]),
                 days,
                 period(days),
                 of["goal_id"],
-                inits,
-                [channel_of.get(i, NONE_LABEL) for i in inits],
+                line_inits,
+                [channel_of.get(i, NONE_LABEL) for i in line_inits],
                 *(of[name] for name in _LINE_FIELDS),
                 where([t or None for t in of["touchpoint"]]),
             ]
