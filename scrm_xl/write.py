@@ -983,14 +983,13 @@ def _block_xml(block: RowBlock, style_ids: dict[str, int], heights: dict[int, fl
         count = len(chunk[0])
         numbers = [str(n) for n in range(r, r + count)]
         opens = [_row_open(n, heights) for n in numbers] if heights else [f'<row r="{n}">' for n in numbers]
-        cells, previous, before = [], None, None
+        # the cells after a gap need the previous column's values; without gaps, they don't
+        cells, before = [], None
         for col, values in zip(columns, chunk, strict=True):
-            # the cells after a gap need the previous column's values; without gaps, they don't
-            gap = previous is not None and previous.gaps
-            xml = col.xml(numbers, values, r, before if gap else None)
+            xml = col.xml(numbers, values, r, before)
             if xml is not None:  # None: no cell in this column, nothing to interleave
                 cells.append(xml)
-            previous, before = col, values
+            before = values if col.gaps else None
         ends = ["</row>"] * count
         yield "".join(chain.from_iterable(zip(opens, *cells, ends, strict=True))).encode("utf-8")
         r += count
