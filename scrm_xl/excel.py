@@ -114,6 +114,13 @@ def run_book(book, *, pdf: bool = True) -> ButtonOutcome:
 
 
 def _run(book, status: _Status, pdf: bool) -> ButtonOutcome:
+    from .bulk import released
+
+    with released():
+        return _calculate(book, status, pdf)
+
+
+def _calculate(book, status: _Status, pdf: bool) -> ButtonOutcome:
     from .layout import layout
     from .pipeline import calculate, check_tables
 

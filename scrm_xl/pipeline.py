@@ -52,6 +52,13 @@ def check_tables(tables) -> Outcome:
 
 def check(path: str | os.PathLike[str]) -> Outcome:
     """Read and check one workbook file."""
+    from .bulk import released
+
+    with released():
+        return _check(path)
+
+
+def _check(path: str | os.PathLike[str]) -> Outcome:
     from .read import read_workbook
 
     tables, issues = read_workbook(path)
@@ -107,13 +114,20 @@ def run(
     """read -> load -> compute -> write the four sheets (into ``path``, or a copy at ``out_path``)
     -> render the PDF briefing when ``pdf_path`` is given. The one path the CLI, the batch and
     tests share. Raises ``write.WriteError`` when the workbook cannot be written."""
+    from .bulk import released
+
+    with released():
+        return _run(path, write, out_path, pdf_path, page_size, pdf_variant, attach_workbook)
+
+
+def _run(path, write, out_path, pdf_path, page_size, pdf_variant, attach_workbook) -> RunOutcome:
     workbook = Path(out_path) if out_path is not None else Path(path)
     # the briefing does not depend on the written sheets (unless the workbook is attached to it):
     # a forked child imports WeasyPrint while this process reads and computes, then renders
     # while this process writes the sheets
     renderer = _Renderer(fork=not (write and attach_workbook)) if pdf_path is not None else None
     try:
-        outcome = check(path)
+        outcome = _check(path)
         results = calculate(outcome)
     except BaseException:
         if renderer is not None:
