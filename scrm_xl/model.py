@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import NamedTuple
 
 
 def column_letter(col: int) -> str:
@@ -21,9 +22,14 @@ def column_letter(col: int) -> str:
     return letters
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class CellRef:
-    """A place in the workbook: ``Costs!E14``. Rows and columns are 1-based."""
+class CellRef(NamedTuple):
+    """A place in the workbook: ``Costs!E14``. Rows and columns are 1-based.
+
+    A NamedTuple, as are the records made once per row of the big sheets (``Return``,
+    ``Touchpoint``) and ``results.LedgerLine``: beancount's record type for its directives.
+    Making one costs a fraction of a frozen dataclass (which sets every field through
+    ``object.__setattr__``), and a million rows make a million of each. As immutable; it
+    orders as (sheet, row, col), as the dataclass did."""
 
     sheet: str
     row: int
@@ -167,9 +173,9 @@ class Cost:
     source: CellRef = CellRef("Costs", 2)
 
 
-@dataclass(frozen=True, slots=True)
-class Return:
-    """A transaction-linked return row (rows without a transaction ref never get here)."""
+class Return(NamedTuple):
+    """A transaction-linked return row (rows without a transaction ref never get here).
+    A NamedTuple, like ``CellRef``: one is made per Returns row."""
 
     date: date
     transaction_ref: str
@@ -183,8 +189,9 @@ class Return:
     source: CellRef = CellRef("Returns", 2)
 
 
-@dataclass(frozen=True, slots=True)
-class Touchpoint:
+class Touchpoint(NamedTuple):
+    """One Touchpoints row. A NamedTuple, like ``CellRef``: one is made per row."""
+
     transaction_ref: str
     initiative_id: str
     timestamp: datetime

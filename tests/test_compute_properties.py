@@ -127,7 +127,9 @@ def programmes(draw):
 
 
 def _fields(record):
-    return {name: getattr(record, name) for name in record.__dataclass_fields__}
+    # Return and Touchpoint are named tuples, Cost and Metric dataclasses
+    names = getattr(record, "_fields", None) or record.__dataclass_fields__
+    return {name: getattr(record, name) for name in names}
 
 
 def counted_by_hand(r: Return) -> D:

@@ -77,12 +77,15 @@ def unplaced(records):
     out = {}
     for f in fields(records):
         value = getattr(records, f.name)
-        out[f.name] = (
-            replace(value, source=NOWHERE)
-            if f.name == "program"
-            else [replace(r, source=NOWHERE) for r in value]
-        )
+        out[f.name] = nowhere(value) if f.name == "program" else [nowhere(r) for r in value]
     return out
+
+
+def nowhere(record):
+    # Return and Touchpoint are named tuples, the other records dataclasses
+    if hasattr(record, "_replace"):
+        return record._replace(source=NOWHERE)
+    return replace(record, source=NOWHERE)
 
 
 def problems(issues):
