@@ -733,7 +733,7 @@ class _Loader:
             amount=amount,
             initiative_id=init.id if init else None,
             gross_margin=margin,
-            attribution=_ONE[None] if attribution is None else attribution,
+            attribution=Decimal(1) if attribution is None else attribution,
             confidence=confidence or "High",
             note=note,
             source=row.first,
@@ -1055,13 +1055,11 @@ def _fast_decimal(values: list, required: bool, low=None, high=None) -> tuple[li
     def convert(v: object, required: bool) -> object:
         return _one_decimal(v, required, low, high)
 
-    return _distinct_first(values, convert, required, _plain_numbers)
-
-
-def _plain_numbers(distinct: set) -> bool:
-    """True == 1 and Decimal(1) == 1 would share 1's conversion, so a column with either (or
-    any other type) is converted cell by cell."""
-    return set(map(type, distinct)) <= _PLAIN
+    # True == 1 (and False == 0) would share 1's conversion, so the types are looked at cell
+    # by cell, not in the distinct values: a column with a boolean goes cell by cell
+    if not set(map(type, values)) <= _PLAIN:
+        return _cell_by_cell(values, convert, required)
+    return _distinct_first(values, convert, required, lambda distinct: True)
 
 
 def _one_decimal(v: object, required: bool, low, high) -> object:
