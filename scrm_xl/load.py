@@ -7,7 +7,7 @@ so row order, blank rows and sheet order never change what is loaded.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -90,6 +90,7 @@ class _Located:
     columns: dict[str, int]  # contract column name -> index into a row
     specs: dict = field(default_factory=dict)  # (column, what) -> (index, required, converter, fast)
     _width: int | None = None
+    _raw: dict = field(default_factory=dict)  # index into a row -> its raw values below the header
 
     @property
     def width(self) -> int:
@@ -97,6 +98,23 @@ class _Located:
         if self._width is None:
             self._width = min(map(len, self.table.rows), default=0)
         return self._width
+
+    def transpose(self) -> None:
+        """Take the contract's columns below the header in one pass over the rows (``zip`` in C),
+        for the big sheets: a pass per column visits every row again. Only when every row is as
+        wide as the others and the sheet has few columns besides the contract's."""
+        rows = self.table.rows
+        start = self.header_index + 1
+        if len(rows) > start and self.width == max(map(len, rows)) and self.width <= 2 * len(self.columns):
+            columns = list(zip(*islice(rows, start, None), strict=True))
+            self._raw = {j: columns[j] for j in self.columns.values()}
+
+    def below_header(self, j: int) -> Sequence:
+        """The raw values at index ``j`` of the rows below the header (None beyond a short row)."""
+        raw = self._raw.pop(j, None)  # each column is converted once
+        if raw is not None:
+            return raw
+        return _values_at(self, range(self.header_index + 1, len(self.table.rows)), j)
 
     def cell(self, row_index: int, column: str) -> CellRef:
         """The cell of ``column`` in a row; the row's first cell when the column is absent."""
@@ -260,17 +278,19 @@ class _Loader:
 
     def spec(self, located: _Located, column: str, what: str | None = None) -> tuple:
         """(index, required, careful converter, fast-path values of the whole column or None,
-        whether any of those is ``_SLOW``)."""
+        whether any of those below the header is ``_SLOW``)."""
         col = located.sheet.column(column)
         text = what or column[0].lower() + column[1:]
         convert = self.converter(col.kind, text, column, col.choices)
         j = located.columns.get(column)
-        fast = (
-            None
-            if j is None
-            else _fast_column(col.kind, _column(located, column), col.required, column, col.choices)
-        )
-        return (j, col.required, convert, *(fast or (None, True)))
+        fast = None
+        if j is not None:
+            fast = _fast_column(col.kind, located.below_header(j), col.required, column, col.choices)
+        if fast is None:
+            return (j, col.required, convert, None, True)
+        values, slow = fast
+        values[:0] = repeat(_SLOW, located.header_index + 1)  # the header and the rows above it
+        return (j, col.required, convert, values, slow)
 
     def fast(self, located: _Located, column: str, what: str | None = None) -> tuple[list, bool]:
         """The fast-path values of ``column``, one per table row, and whether any is ``_SLOW``:
@@ -626,6 +646,7 @@ class _Loader:
             return []
         # the hot path: whole columns converted at once, the records of the rows without a
         # problem made in bulk; the careful per-row checks only for the rows with one
+        located.transpose()
         fast, slow = zip(*(self.fast(located, c) for c in _TOUCH_COLUMNS), strict=True)
         refs, iids, stamps = fast
         kept = self.kept(located, stamps)
@@ -659,6 +680,7 @@ class _Loader:
     def returns(self, located: _Located | None, touched: set[str]) -> list[Return]:
         if located is None:
             return []
+        located.transpose()
         fast, slow = zip(*(self.fast(located, c) for c in _RETURN_COLUMNS), strict=True)
         dates, refs, rtypes, iids, amounts, margins, attributions, confidences, notes = fast
         kept = self.kept(located, dates)
@@ -864,14 +886,6 @@ _ERROR_TEXT = frozenset(ERROR_CODES)
 # exactly what the careful checker would, or _SLOW.
 
 _SLOW = object()
-
-
-def _column(located: _Located, column: str) -> list:
-    """The raw values of ``column`` for every row of the table (None beyond a short row)."""
-    j = located.columns.get(column)
-    if j is None:
-        return [None] * len(located.table.rows)
-    return _values_at(located, range(len(located.table.rows)), j)
 
 
 def _values_at(located: _Located, indices: range | list[int], j: int) -> list:
