@@ -986,12 +986,13 @@ def _fast_blank(v: object, required: bool) -> object:
 # object per value, which every later pass (and the content sort) finds in the cache.
 
 
-def _fast_text(values: list, required: bool) -> tuple[list, bool]:
+def _fast_text(values: Sequence, required: bool) -> tuple[list, bool]:
     try:
-        distinct = set(values)
-        if len(distinct) * 2 <= len(values):
-            return _translated(values, distinct, _one_text, required)
-        # mostly distinct texts (transaction refs): stripped in C
+        # mostly distinct texts (transaction refs) are stripped in C, without a set of them all
+        if len(set(islice(values, 1000))) * 4 < 3 * min(len(values), 1000):
+            distinct = set(values)
+            if len(distinct) * 2 <= len(values):
+                return _translated(values, distinct, _one_text, required)
         out = list(map(str.strip, values))
     except TypeError:  # a cell that is not text (a number in a text column) or can't be hashed
         return _cell_by_cell(values, _one_text, required)
@@ -1000,7 +1001,7 @@ def _fast_text(values: list, required: bool) -> tuple[list, bool]:
         blank = _SLOW if required else None
         out = [s or blank for s in out]
         slow = required
-    if not _ERROR_TEXT.isdisjoint(distinct):
+    if not _ERROR_TEXT.isdisjoint(values):
         for i in compress(count(), map(_ERROR_TEXT.__contains__, values)):
             out[i] = _SLOW
         slow = True
