@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from email.utils import parseaddr
-from itertools import compress, count, islice, pairwise, repeat
-from operator import and_, attrgetter, eq, is_, is_not, itemgetter, lt, ne, not_
+from itertools import chain, compress, count, islice, pairwise, repeat
+from operator import and_, attrgetter, eq, is_, is_not, itemgetter, le, lt, ne, not_
 
 from . import checks as cx
 from .model import (
@@ -341,7 +341,7 @@ class _Loader:
         self.init_by_id, self.init_dups = init_by_id, init_dups
         costs = self.costs(sheets["Costs"])
         touchpoints = self.touchpoints(sheets["Touchpoints"])
-        returns = self.returns(sheets["Returns"], {t.transaction_ref for t in touchpoints})
+        returns = self.returns(sheets["Returns"], set(map(_REF, touchpoints)))
         metrics = self.metrics(sheets["Metrics"])
         self.xlwings_conf()
         if program is None or any(
@@ -837,25 +837,28 @@ class _Loader:
             return program
         from dataclasses import replace
 
-        dates = [r.date for group in groups for r in group]
-        latest = max(dates, default=None)
+        latest = max(map(_DATE, chain(*groups)), default=None)
         as_of = program.period_end
         if latest is not None and program.period_start <= min(latest, program.period_end):
             as_of = min(latest, program.period_end)
         return replace(program, as_of=as_of)
 
     def in_period(self, program: Program, rows: list, what: str) -> list:
-        kept = []
-        for r in rows:
+        """The rows dated from Period start to As of; the others are reported, in their order."""
+        dates = list(map(_DATE, rows))
+        inside = list(
+            map(and_, map(le, repeat(program.period_start), dates), map(le, dates, repeat(program.as_of)))
+        )
+        if all(inside):
+            return rows
+        for r in compress(rows, map(not_, inside)):
             if r.date < program.period_start:
                 self.warn(
                     r.source, f"{what} dated {r.date} is before Period start {program.period_start}; left out"
                 )
-            elif r.date > program.as_of:
-                self.warn(r.source, f"{what} dated {r.date} is after As of {program.as_of}; left out")
             else:
-                kept.append(r)
-        return kept
+                self.warn(r.source, f"{what} dated {r.date} is after As of {program.as_of}; left out")
+        return list(compress(rows, inside))
 
     def xlwings_conf(self) -> None:
         """A workbook passed around must not choose the Python that runs when its button is clicked."""
