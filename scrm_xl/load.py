@@ -990,25 +990,30 @@ def _fast_blank(v: object, required: bool) -> object:
 
 
 def _fast_text(values: Sequence, required: bool) -> tuple[list, bool]:
+    slow = []
+
+    def odd(v: str, s: str) -> object:
+        if not s:
+            if not required:
+                return None
+        elif v not in _ERROR_TEXT:
+            return s
+        slow.append(v)
+        return _SLOW
+
     try:
-        # mostly distinct texts (transaction refs) are stripped in C, without a set of them all
         if len(set(islice(values, 1000))) * 4 < 3 * min(len(values), 1000):
             distinct = set(values)
             if len(distinct) * 2 <= len(values):
                 return _translated(values, distinct, _one_text, required)
-        out = list(map(str.strip, values))
+        # mostly distinct texts (transaction refs): one pass, each stripped in C; only a blank
+        # or a text starting with "#" (as every error text does) takes a call
+        out = [
+            s if s and s[0] != "#" else odd(v, s) for v, s in zip(values, map(str.strip, values), strict=True)
+        ]
     except TypeError:  # a cell that is not text (a number in a text column) or can't be hashed
         return _cell_by_cell(values, _one_text, required)
-    slow = False
-    if "" in out:
-        blank = _SLOW if required else None
-        out = [s or blank for s in out]
-        slow = required
-    if not _ERROR_TEXT.isdisjoint(values):
-        for i in compress(count(), map(_ERROR_TEXT.__contains__, values)):
-            out[i] = _SLOW
-        slow = True
-    return out, slow
+    return out, bool(slow)
 
 
 def _one_text(v: object, required: bool) -> object:
