@@ -7,13 +7,13 @@ so row order, blank rows and sheet order never change what is loaded.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from email.utils import parseaddr
-from itertools import compress, count, repeat
-from operator import is_, itemgetter
+from itertools import chain, compress, count, islice, pairwise, repeat
+from operator import and_, attrgetter, eq, is_, is_not, itemgetter, le, lt, ne, not_
 
 from . import checks as cx
 from .model import (
@@ -89,6 +89,32 @@ class _Located:
     header_index: int  # index into table.rows
     columns: dict[str, int]  # contract column name -> index into a row
     specs: dict = field(default_factory=dict)  # (column, what) -> (index, required, converter, fast)
+    _width: int | None = None
+    _raw: dict = field(default_factory=dict)  # index into a row -> its raw values below the header
+
+    @property
+    def width(self) -> int:
+        """The length of the table's shortest row (calamine's rows are all as wide as the sheet)."""
+        if self._width is None:
+            self._width = min(map(len, self.table.rows), default=0)
+        return self._width
+
+    def transpose(self) -> None:
+        """Take the contract's columns below the header in one pass over the rows (``zip`` in C),
+        for the big sheets: a pass per column visits every row again. Only when every row is as
+        wide as the others and the sheet has few columns besides the contract's."""
+        rows = self.table.rows
+        start = self.header_index + 1
+        if len(rows) > start and self.width == max(map(len, rows)) and self.width <= 2 * len(self.columns):
+            columns = list(zip(*islice(rows, start, None), strict=True))
+            self._raw = {j: columns[j] for j in self.columns.values()}
+
+    def below_header(self, j: int) -> Sequence:
+        """The raw values at index ``j`` of the rows below the header (None beyond a short row)."""
+        raw = self._raw.pop(j, None)  # each column is converted once
+        if raw is not None:
+            return raw
+        return _values_at(self, range(self.header_index + 1, len(self.table.rows)), j)
 
     def cell(self, row_index: int, column: str) -> CellRef:
         """The cell of ``column`` in a row; the row's first cell when the column is absent."""
@@ -190,19 +216,35 @@ class _Loader:
 
     def row_indices(self, located: _Located) -> list[int]:
         """Indices (into the table's rows) of the rows below the header that are not entirely blank."""
+        return list(compress(count(), self.kept(located)))
+
+    def kept(self, located: _Located, required: list | None = None) -> list[bool]:
+        """For each table row: is it below the header and not entirely blank? Column by column:
+        a row with its first column filled is decided there, the others wait for the next column.
+        ``required``: the fast-path values of a required column, which decide every row with a
+        value there (a blank required cell is ``_SLOW``)."""
         rows = located.table.rows
-        cols = list(located.columns.values())
-        kept = []
-        for i in range(located.header_index + 1, len(rows)):
-            raw = rows[i]
-            n = len(raw)
-            for j in cols:  # most rows stop at their first cell
-                if j < n:
-                    v = raw[j]
-                    if not (v is None or v == "" or (type(v) is str and not v.strip())):  # _blank, inlined
-                        kept.append(i)
-                        break
-        return kept
+        start = located.header_index + 1
+        if required is not None:
+            mask = list(map(is_not, required, repeat(_SLOW)))
+            mask[:start] = repeat(False, start)
+            cols = list(located.columns.values())
+            for i in compress(count(start), map(is_, islice(required, start, None), repeat(_SLOW))):
+                mask[i] = _row_filled(rows[i], cols)
+            return mask
+        mask = [False] * len(rows)
+        pending: range | list[int] = range(start, len(rows))
+        for j in located.columns.values():
+            if not pending:
+                break
+            filled = _filled(_values_at(located, pending, j))
+            if type(pending) is range:
+                mask[start:] = filled
+            else:
+                for i in compress(pending, filled):
+                    mask[i] = True
+            pending = list(compress(pending, map(not_, filled)))
+        return mask
 
     def value(self, row: _Row, column: str, what: str | None = None):
         """The converted value of one cell, None when blank; an error marks the row."""
@@ -210,7 +252,7 @@ class _Loader:
         spec = located.specs.get((column, what))
         if spec is None:
             spec = located.specs[(column, what)] = self.spec(located, column, what)
-        j, required, convert, fast = spec
+        j, required, convert, fast, _ = spec
         if fast is not None:
             v = fast[row.index]
             if v is not _SLOW:
@@ -235,26 +277,33 @@ class _Loader:
             return None
 
     def spec(self, located: _Located, column: str, what: str | None = None) -> tuple:
-        """(index, required, careful converter, fast-path values of the whole column or None)."""
+        """(index, required, careful converter, fast-path values of the whole column or None,
+        whether any of those below the header is ``_SLOW``)."""
         col = located.sheet.column(column)
         text = what or column[0].lower() + column[1:]
         convert = self.converter(col.kind, text, column, col.choices)
         j = located.columns.get(column)
-        fast = (
-            None
-            if j is None
-            else _fast_values(col.kind, _column(located, column), col.required, column, col.choices)
-        )
-        return (j, col.required, convert, fast)
+        fast = None
+        if j is not None:
+            fast = _fast_column(col.kind, located.below_header(j), col.required, column, col.choices)
+        if fast is None:
+            return (j, col.required, convert, None, True)
+        values, slow = fast
+        values[:0] = repeat(_SLOW, located.header_index + 1)  # the header and the rows above it
+        return (j, col.required, convert, values, slow)
 
-    def fast(self, located: _Located, column: str, what: str | None = None) -> list:
-        """The fast-path values of ``column``, one per table row; ``_SLOW`` (or a column
-        without a fast path) means: ask ``value``."""
+    def fast(self, located: _Located, column: str, what: str | None = None) -> tuple[list, bool]:
+        """The fast-path values of ``column``, one per table row, and whether any is ``_SLOW``:
+        for those (and for every row of a column without a fast path) ask ``value``."""
         spec = located.specs.get((column, what))
         if spec is None:
             spec = located.specs[(column, what)] = self.spec(located, column, what)
-        fast = spec[3]
-        return fast if fast is not None else [_SLOW] * len(located.table.rows)
+        j, required, _, fast, slow = spec
+        if fast is not None:
+            return fast, slow
+        if j is None and not required:  # a column the sheet does not have is blank
+            return [None] * len(located.table.rows), False
+        return [_SLOW] * len(located.table.rows), True
 
     def converter(self, kind: str, what: str, name: str, choices: tuple[str, ...] = ()):
         """A function raw value -> converted value for one kind of column."""
@@ -292,7 +341,7 @@ class _Loader:
         self.init_by_id, self.init_dups = init_by_id, init_dups
         costs = self.costs(sheets["Costs"])
         touchpoints = self.touchpoints(sheets["Touchpoints"])
-        returns = self.returns(sheets["Returns"], {t.transaction_ref for t in touchpoints})
+        returns = self.returns(sheets["Returns"], set(map(_REF, touchpoints)))
         metrics = self.metrics(sheets["Metrics"])
         self.xlwings_conf()
         if program is None or any(
@@ -309,7 +358,7 @@ class _Loader:
             goals=tuple(sorted(goals, key=lambda g: (g.id.casefold(), g.source))),
             initiatives=tuple(sorted(inits, key=lambda i: (i.id.casefold(), i.source))),
             costs=tuple(sorted(costs, key=_cost_key)),
-            returns=tuple(sorted(returns, key=_return_key)),
+            returns=tuple(_sorted_returns(returns)),
             touchpoints=tuple(sorted(touchpoints, key=_touch_key)),
             metrics=tuple(sorted(metrics, key=_metric_key)),
         )
@@ -593,99 +642,157 @@ class _Loader:
         return out
 
     def touchpoints(self, located: _Located | None) -> list[Touchpoint]:
-        out: list[Touchpoint] = []
         if located is None:
-            return out
-        # the hot path: whole columns converted at once, the careful checker only for odd cells
-        refs, iids, stamps = (
-            self.fast(located, c) for c in ("Transaction ref", "Initiative ID", "Timestamp")
+            return []
+        # the hot path: whole columns converted at once, the records of the rows without a
+        # problem made in bulk; the careful per-row checks only for the rows with one
+        located.transpose()
+        fast, slow = zip(*(self.fast(located, c) for c in _TOUCH_COLUMNS), strict=True)
+        refs, iids, stamps = fast
+        kept = self.kept(located, stamps)
+        careful = _slow_rows(compress(fast, slow))
+        ids = self.initiative_ids(iids, kept, careful)
+        clean = _without(kept, careful)
+        out = list(
+            map(
+                Touchpoint,
+                compress(refs, clean),
+                map(ids.__getitem__, compress(iids, clean)),
+                compress(stamps, clean),
+                self.sources(located, clean),
+            )
         )
-        rows, sheet, first_row = located.table.rows, located.table.name, located.table.first_row
         known: dict[str, Initiative] = {}
-        for i in self.row_indices(located):
-            row = _Row(located, i, rows[i])
-            ref = refs[i]
-            if ref is _SLOW:
-                ref = self.value(row, "Transaction ref")
-            iid = iids[i]
-            if iid is _SLOW:
-                iid = self.value(row, "Initiative ID")
-            stamp = stamps[i]
-            if stamp is _SLOW:
-                stamp = self.value(row, "Timestamp")
-            init = None
-            if iid is not None:
-                init = known.get(iid)
-                if init is None:
-                    init = self.init_ref(row, iid)
-                    if init is not None:
-                        known[iid] = init
-            if row.ok:
-                out.append(Touchpoint(ref, init.id, stamp, CellRef(sheet, first_row + i, 1)))
-        return out
+        return _in_row_order(out, [self.touchpoint(located, i, fast, known) for i in _rows_in(careful, kept)])
+
+    def touchpoint(self, located: _Located, i: int, fast: list[list], known: dict) -> Touchpoint | None:
+        """One row's touchpoint the careful way, reporting its problems; None when it has an error."""
+        row = _Row(located, i, located.table.rows[i])
+        ref, iid, stamp = (
+            v if v is not _SLOW else self.value(row, c)
+            for v, c in zip([f[i] for f in fast], _TOUCH_COLUMNS, strict=True)
+        )
+        init = self.known_init(row, iid, known) if iid is not None else None
+        if not row.ok:
+            return None
+        return Touchpoint(ref, init.id, stamp, row.first)
 
     def returns(self, located: _Located | None, touched: set[str]) -> list[Return]:
-        out: list[Return] = []
         if located is None:
-            return out
-        columns = ("Date", "Transaction ref", "Return type", "Initiative ID", "Amount", "Gross margin",
-                   "Attribution", "Confidence", "Note")  # fmt: skip
-        fast = [self.fast(located, c) for c in columns]
+            return []
+        located.transpose()
+        fast, slow = zip(*(self.fast(located, c) for c in _RETURN_COLUMNS), strict=True)
         dates, refs, rtypes, iids, amounts, margins, attributions, confidences, notes = fast
-        rows, sheet, first_row = located.table.rows, located.table.name, located.table.first_row
-        known: dict[str, Initiative] = {}
-        one = Decimal(1)
-        slow = _slow_rows(fast)
-        for i in self.row_indices(located):
-            row = _Row(located, i, rows[i])
-            tref = refs[i]
-            if tref is _SLOW:
-                raw_ref = row.get("Transaction ref")
-                if cx.is_blank(raw_ref) and cx.excel_error(raw_ref) is None:
-                    self.warn(
-                        row.ref("Transaction ref"),
-                        "no Transaction ref: a return not linked to a transaction is not ROI; row left out",
-                    )
-                    continue
-            # in column order, so a row's problems are reported in the order the careful path finds them
-            values = [f[i] for f in fast]
-            if i in slow:
-                for k, v in enumerate(values):
-                    if v is _SLOW:
-                        values[k] = self.value(row, columns[k])
-            day, tref, rtype, iid, amount, margin, attribution, confidence, note = values
-            init = None
-            if iid is not None:
-                init = known.get(iid)
-                if init is None:
-                    init = self.init_ref(row, iid)
-                    if init is not None:
-                        known[iid] = init
-            if iid is None and tref is not None and tref not in touched:
-                self.err(
-                    row.ref("Initiative ID"),
-                    f"no Initiative ID and no touchpoints for transaction {tref}: it can't be credited",
-                )
-                row.ok = False
-            if not row.ok:
-                continue
-            if amount < 0:
-                self.warn(row.ref("Amount"), f"negative return {amount} is counted as a reversal")
-            out.append(
-                Return(
-                    date=day,
-                    transaction_ref=tref,
-                    return_type=rtype,
-                    amount=amount,
-                    initiative_id=init.id if init else None,
-                    gross_margin=margin,
-                    attribution=one if attribution is None else attribution,
-                    confidence=confidence or "High",
-                    note=note,
-                    source=CellRef(sheet, first_row + i, 1),
-                )
+        kept = self.kept(located, dates)
+        careful = _slow_rows(compress(fast, slow))
+        ids = self.initiative_ids(iids, kept, careful)
+        # a return without an Initiative ID is credited through its transaction's touchpoints
+        direct = list(map(is_, iids, repeat(None)))
+        careful.update(
+            compress(compress(count(), direct), map(not_, map(touched.__contains__, compress(refs, direct))))
+        )
+        del direct
+        clean = _without(kept, careful)
+        # a negative amount is reported (and counted): the careful path says so
+        zero = Decimal(0)
+        negative = list(compress(compress(count(), clean), map(lt, compress(amounts, clean), repeat(zero))))
+        for i in negative:
+            clean[i] = False
+        careful.update(negative)
+        out = list(
+            map(
+                Return,
+                compress(dates, clean),
+                compress(refs, clean),
+                compress(rtypes, clean),
+                compress(amounts, clean),
+                map(ids.__getitem__, compress(iids, clean)),
+                compress(margins, clean),
+                map(_ONE.get, compress(attributions, clean), compress(attributions, clean)),
+                map(_HIGH.get, compress(confidences, clean), compress(confidences, clean)),
+                compress(notes, clean),
+                self.sources(located, clean),
             )
-        return out
+        )
+        known: dict[str, Initiative] = {}
+        slow = [self.return_row(located, i, fast, touched, known) for i in _rows_in(careful, kept)]
+        return _in_row_order(out, slow)
+
+    def return_row(
+        self, located: _Located, i: int, fast: list[list], touched: set[str], known: dict
+    ) -> Return | None:
+        """One row's return the careful way, reporting its problems; None when it is left out."""
+        row = _Row(located, i, located.table.rows[i])
+        if fast[1][i] is _SLOW:
+            raw_ref = row.get("Transaction ref")
+            if cx.is_blank(raw_ref) and cx.excel_error(raw_ref) is None:
+                self.warn(
+                    row.ref("Transaction ref"),
+                    "no Transaction ref: a return not linked to a transaction is not ROI; row left out",
+                )
+                return None
+        # in column order, so a row's problems are reported in the order the careful path finds them
+        values = [f[i] for f in fast]
+        for k, v in enumerate(values):
+            if v is _SLOW:
+                values[k] = self.value(row, _RETURN_COLUMNS[k])
+        day, tref, rtype, iid, amount, margin, attribution, confidence, note = values
+        init = self.known_init(row, iid, known) if iid is not None else None
+        if iid is None and tref is not None and tref not in touched:
+            self.err(
+                row.ref("Initiative ID"),
+                f"no Initiative ID and no touchpoints for transaction {tref}: it can't be credited",
+            )
+            row.ok = False
+        if not row.ok:
+            return None
+        if amount < 0:
+            self.warn(row.ref("Amount"), f"negative return {amount} is counted as a reversal")
+        return Return(
+            date=day,
+            transaction_ref=tref,
+            return_type=rtype,
+            amount=amount,
+            initiative_id=init.id if init else None,
+            gross_margin=margin,
+            attribution=Decimal(1) if attribution is None else attribution,
+            confidence=confidence or "High",
+            note=note,
+            source=row.first,
+        )
+
+    def known_init(self, row: _Row, iid: str, known: dict[str, Initiative]) -> Initiative | None:
+        """``init_ref`` remembering the IDs that resolved."""
+        init = known.get(iid)
+        if init is None:
+            init = self.init_ref(row, iid)
+            if init is not None:
+                known[iid] = init
+        return init
+
+    def initiative_ids(self, iids: list, kept: list[bool], careful: set[int]) -> dict:
+        """Each Initiative ID of the kept rows that resolves -> its initiative's ID (None -> None);
+        the rows with one that doesn't are added to ``careful``."""
+        distinct = set(compress(iids, kept))
+        distinct.discard(_SLOW)
+        ids: dict = {None: None}
+        bad = set()
+        for iid in distinct:
+            if iid is None:
+                continue
+            key = iid.casefold()
+            if key in self.init_by_id and key not in self.init_dups:
+                ids[iid] = self.init_by_id[key].id
+            else:
+                bad.add(iid)
+        if bad:
+            careful.update(compress(count(), map(bad.__contains__, iids)))
+        return ids
+
+    def sources(self, located: _Located, clean: list[bool]) -> Iterator[CellRef]:
+        """The first cell of each clean row."""
+        table = located.table
+        return map(CellRef, repeat(table.name), compress(count(table.first_row), clean), repeat(1))
 
     def metrics(self, located: _Located | None) -> list[Metric]:
         out = []
@@ -730,25 +837,28 @@ class _Loader:
             return program
         from dataclasses import replace
 
-        dates = [r.date for group in groups for r in group]
-        latest = max(dates, default=None)
+        latest = max(map(_DATE, chain(*groups)), default=None)
         as_of = program.period_end
         if latest is not None and program.period_start <= min(latest, program.period_end):
             as_of = min(latest, program.period_end)
         return replace(program, as_of=as_of)
 
     def in_period(self, program: Program, rows: list, what: str) -> list:
-        kept = []
-        for r in rows:
+        """The rows dated from Period start to As of; the others are reported, in their order."""
+        dates = list(map(_DATE, rows))
+        inside = list(
+            map(and_, map(le, repeat(program.period_start), dates), map(le, dates, repeat(program.as_of)))
+        )
+        if all(inside):
+            return rows
+        for r in compress(rows, map(not_, inside)):
             if r.date < program.period_start:
                 self.warn(
                     r.source, f"{what} dated {r.date} is before Period start {program.period_start}; left out"
                 )
-            elif r.date > program.as_of:
-                self.warn(r.source, f"{what} dated {r.date} is after As of {program.as_of}; left out")
             else:
-                kept.append(r)
-        return kept
+                self.warn(r.source, f"{what} dated {r.date} is after As of {program.as_of}; left out")
+        return list(compress(rows, inside))
 
     def xlwings_conf(self) -> None:
         """A workbook passed around must not choose the Python that runs when its button is clicked."""
@@ -781,18 +891,51 @@ _ERROR_TEXT = frozenset(ERROR_CODES)
 _SLOW = object()
 
 
-def _column(located: _Located, column: str) -> list:
-    """The raw values of ``column`` for every row of the table (None beyond a short row)."""
-    j = located.columns.get(column)
+def _values_at(located: _Located, indices: range | list[int], j: int) -> list:
+    """The raw values at index ``j`` of the rows at ``indices`` (None beyond a short row)."""
     rows = located.table.rows
-    if j is None:
-        return [None] * len(rows)
-    if min(map(len, rows), default=0) > j:
-        return list(map(itemgetter(j), rows))  # calamine's rows are all as wide as the sheet
-    return [r[j] if j < len(r) else None for r in rows]
+    if type(indices) is range:
+        picked = (
+            rows
+            if indices.start == 0 and indices.stop == len(rows)
+            else islice(rows, indices.start, indices.stop)
+        )
+    else:
+        picked = map(rows.__getitem__, indices)
+    if located.width > j:
+        return list(map(itemgetter(j), picked))
+    return [r[j] if j < len(r) else None for r in picked]
 
 
-def _slow_rows(columns: list[list]) -> set[int]:
+def _row_filled(raw, cols: list[int]) -> bool:
+    """Is any of the row's cells at ``cols`` more than blank?"""
+    n = len(raw)
+    for j in cols:
+        if j < n:
+            v = raw[j]
+            if not (v is None or v == "" or (type(v) is str and not v.strip())):  # _blank, inlined
+                return True
+    return False
+
+
+def _filled(values: list) -> list[bool]:
+    """For each value: is it more than blank (None, "", only spaces)?"""
+    types = set(map(type, values))
+    if types <= _NEVER_BLANK:
+        return [True] * len(values)
+    if types == _STR:
+        return list(map(bool, map(str.strip, values)))
+    return [
+        not (v is None or v == "" or (type(v) is str and not v.strip())) for v in values
+    ]  # _blank, inlined
+
+
+# cell types that are never blank and compare equal to no text (ExcelError is a cell too)
+_NEVER_BLANK = frozenset({int, float, bool, date, datetime, ExcelError})
+_STR = frozenset({str})
+
+
+def _slow_rows(columns: Iterable[list]) -> set[int]:
     """The rows where some column's fast path left a value to the careful one, by an identity
     test per value in C: ``_SLOW in row`` would have every Decimal compare itself with the
     marker, an ABC check each (a microsecond per row)."""
@@ -802,95 +945,202 @@ def _slow_rows(columns: list[list]) -> set[int]:
     return out
 
 
+def _without(kept: list[bool], rows: set[int]) -> list[bool]:
+    """``kept`` with the given rows switched off."""
+    out = list(kept)
+    for i in rows:
+        out[i] = False
+    return out
+
+
+def _rows_in(rows: set[int], kept: list[bool]) -> list[int]:
+    """The kept ones of ``rows``, in row order."""
+    return sorted(i for i in rows if kept[i])
+
+
+def _in_row_order(clean: list, careful: list) -> list:
+    """The records made in bulk and those made row by row (None: left out), in row order."""
+    careful = [r for r in careful if r is not None]
+    if not careful:
+        return clean
+    out = clean + careful
+    out.sort(key=_SOURCE_ROW)
+    return out
+
+
+_SOURCE_ROW = attrgetter("source.row")
+_ONE = {None: Decimal(1)}  # a blank Attribution credits the whole return
+_HIGH = {None: "High"}  # a blank Confidence is High
+_RETURN_COLUMNS = ("Date", "Transaction ref", "Return type", "Initiative ID", "Amount", "Gross margin",
+                   "Attribution", "Confidence", "Note")  # fmt: skip
+_TOUCH_COLUMNS = ("Transaction ref", "Initiative ID", "Timestamp")
+
+
 def _fast_blank(v: object, required: bool) -> object:
     if (v is None or v == "") and not required:
         return None
     return _SLOW
 
 
-def _fast_text(values: list, required: bool) -> list:
-    out = []
-    append = out.append
-    for v in values:
-        if type(v) is str and v:
-            s = v.strip()
-            # every error text starts with "#"; only those need the set lookup
-            append(s if s and (s[0] != "#" or v not in _ERROR_TEXT) else _SLOW)
-        else:
-            append(_fast_blank(v, required))
-    return out
+# Each converter below gives (the converted column, whether some cell is _SLOW). A pass over
+# a million cells costs about as much in memory traffic as in instructions, so a column is
+# walked as few times as possible, in C where it can be. A column with few distinct values is
+# converted once per value and looked up cell by cell: the converted column then holds one
+# object per value, which every later pass (and the content sort) finds in the cache.
 
 
-def _fast_choice(values: list, required: bool, choices: tuple[str, ...]) -> list:
-    # the canonical string itself, so a million rows share one object per choice
-    canonical = {c: c for c in choices}
-    get = canonical.get
-    out = []
-    for v in values:
-        c = get(v) if type(v) is str else None
-        out.append(c if c is not None else _fast_blank(v, required))
-    return out
+def _fast_text(values: Sequence, required: bool) -> tuple[list, bool]:
+    slow = []
+
+    def odd(v: str, s: str) -> object:
+        if not s:
+            if not required:
+                return None
+        elif v not in _ERROR_TEXT:
+            return s
+        slow.append(v)
+        return _SLOW
+
+    try:
+        if len(set(islice(values, 1000))) * 4 < 3 * min(len(values), 1000):
+            distinct = set(values)
+            if len(distinct) * 2 <= len(values):
+                return _translated(values, distinct, _one_text, required)
+        # mostly distinct texts (transaction refs): one pass, each stripped in C; only a blank
+        # or a text starting with "#" (as every error text does) takes a call
+        out = [
+            s if s and s[0] != "#" else odd(v, s) for v, s in zip(values, map(str.strip, values), strict=True)
+        ]
+    except TypeError:  # a cell that is not text (a number in a text column) or can't be hashed
+        return _cell_by_cell(values, _one_text, required)
+    return out, bool(slow)
 
 
-def _fast_date(values: list, required: bool) -> list:
-    out = []
-    for v in values:
-        t = type(v)
-        if t is date:
-            out.append(v)
-        elif t is datetime:
-            out.append((v if v.tzinfo is None else v.replace(tzinfo=None)).date())
-        else:
-            out.append(_fast_blank(v, required))
-    return out
+def _one_text(v: object, required: bool) -> object:
+    if type(v) is str and v:
+        s = v.strip()
+        # every error text starts with "#"; only those need the set lookup
+        return s if s and (s[0] != "#" or v not in _ERROR_TEXT) else _SLOW
+    return _fast_blank(v, required)
 
 
-def _fast_datetime(values: list, required: bool) -> list:
-    out = []
-    for v in values:
-        t = type(v)
-        if t is datetime:
-            out.append(v if v.tzinfo is None else v.replace(tzinfo=None))
-        elif t is date:
-            out.append(datetime(v.year, v.month, v.day))
-        else:
-            out.append(_fast_blank(v, required))
-    return out
+def _fast_choice(values: list, required: bool, choices: tuple[str, ...]) -> tuple[list, bool]:
+    # the canonical string itself, so a million rows share one object per choice; one dict
+    # lookup per cell in C (no text equals a number, a date or None)
+    table: dict = {c: c for c in choices}
+    table[""] = table[None] = _SLOW if required else None
+    try:
+        out = list(map(table.get, values, repeat(_SLOW)))
+    except TypeError:  # a cell that can't be hashed
+
+        def choose(v: object, required: bool) -> object:
+            return table.get(v, _SLOW) if type(v) is str else _fast_blank(v, required)
+
+        return _cell_by_cell(values, choose, required)
+    return out, _SLOW in out  # canonical strings and None: the identity test decides
 
 
-def _fast_decimal(values: list, required: bool, low=None, high=None) -> list:
+def _fast_date(values: list, required: bool) -> tuple[list, bool]:
+    return _distinct_first(values, _one_date, required, _aware_free)
+
+
+def _one_date(v: object, required: bool) -> object:
+    t = type(v)
+    if t is date:
+        return v
+    if t is datetime:
+        return (v if v.tzinfo is None else v.replace(tzinfo=None)).date()  # type: ignore[attr-defined]
+    return _fast_blank(v, required)
+
+
+def _fast_datetime(values: list, required: bool) -> tuple[list, bool]:
+    return _distinct_first(values, _one_datetime, required, _aware_free)
+
+
+def _one_datetime(v: object, required: bool) -> object:
+    t = type(v)
+    if t is datetime:
+        return v if v.tzinfo is None else v.replace(tzinfo=None)  # type: ignore[attr-defined]
+    if t is date:
+        return datetime(v.year, v.month, v.day)  # type: ignore[attr-defined]
+    return _fast_blank(v, required)
+
+
+def _aware_free(distinct: set) -> bool:
+    """Two aware datetimes can be equal (the same instant) and still read differently without
+    their zones: a column with one is converted cell by cell."""
+    return not any(type(v) is datetime and v.tzinfo is not None for v in distinct)
+
+
+def _fast_decimal(values: list, required: bool, low=None, high=None) -> tuple[list, bool]:
     """Money and percentages given as numbers: the same Decimal as ``checks._finite``."""
-    out = []
-    memo: dict = {}
-    for v in values:
-        t = type(v)
-        if t is float or t is int:
-            d = memo.get(v)
-            if d is None:
-                if t is int:
-                    d = Decimal(v) if -(2**53) < v < 2**53 else _SLOW
-                elif v.is_integer():
-                    d = Decimal(int(v))
-                elif v == v and v not in (_INF, -_INF):
-                    d = Decimal(repr(v))
-                else:
-                    d = _SLOW
-                if d is not _SLOW and ((low is not None and d < low) or (high is not None and d > high)):
-                    d = _SLOW
-                if len(memo) < 100_000:
-                    memo[v] = d
-            out.append(d)
+
+    def convert(v: object, required: bool) -> object:
+        return _one_decimal(v, required, low, high)
+
+    # True == 1 (and False == 0) would share 1's conversion, so the types are looked at cell
+    # by cell, not in the distinct values: a column with a boolean goes cell by cell
+    if not set(map(type, values)) <= _PLAIN:
+        return _cell_by_cell(values, convert, required)
+    return _distinct_first(values, convert, required, lambda distinct: True)
+
+
+def _one_decimal(v: object, required: bool, low, high) -> object:
+    t = type(v)
+    if t is int:
+        d = Decimal(v) if -(2**53) < v < 2**53 else _SLOW  # type: ignore[operator]
+    elif t is float:
+        if v.is_integer():  # type: ignore[attr-defined]
+            d = Decimal(int(v))  # type: ignore[call-overload]
+        elif v == v and v not in (_INF, -_INF):
+            d = Decimal(repr(v))
         else:
-            out.append(_fast_blank(v, required))
-    return out
+            d = _SLOW
+    else:
+        return _fast_blank(v, required)
+    if d is not _SLOW and ((low is not None and d < low) or (high is not None and d > high)):
+        return _SLOW
+    return d
+
+
+def _distinct_first(values: list, convert, required: bool, safe) -> tuple[list, bool]:
+    """``convert`` once per distinct value when there are at most half as many as cells and
+    ``safe(distinct)`` says equal values convert alike; else cell by cell."""
+    try:
+        distinct = set(values)
+    except TypeError:  # a cell that can't be hashed
+        return _cell_by_cell(values, convert, required)
+    if len(distinct) * 2 <= len(values) and safe(distinct):
+        return _translated(values, distinct, convert, required)
+    del distinct
+    return _cell_by_cell(values, convert, required)
+
+
+def _translated(values: list, distinct: set, convert, required: bool) -> tuple[list, bool]:
+    table = {v: convert(v, required) for v in distinct}
+    return list(map(table.__getitem__, values)), any(map(is_, table.values(), repeat(_SLOW)))
+
+
+def _cell_by_cell(values: list, convert, required: bool) -> tuple[list, bool]:
+    out = [convert(v, required) for v in values]
+    return out, any(map(is_, out, repeat(_SLOW)))
 
 
 _INF = float("inf")
+_PLAIN = frozenset({int, float, str, type(None), date, datetime, ExcelError})
 
 
 def _fast_values(kind: str, values: list, required: bool, name: str, choices: tuple[str, ...]) -> list | None:
     """The column converted by the fast path (``_SLOW`` where the careful checker must look);
     None for kinds without a fast path."""
+    fast = _fast_column(kind, values, required, name, choices)
+    return None if fast is None else fast[0]
+
+
+def _fast_column(
+    kind: str, values: list, required: bool, name: str, choices: tuple[str, ...]
+) -> tuple[list, bool] | None:
+    """``_fast_values``, and whether any cell of it is ``_SLOW``."""
     if kind == TEXT:
         return _fast_text(values, required)
     if kind == CHOICE:
@@ -938,8 +1188,43 @@ def _return_key(r: Return) -> tuple:
             r.attribution, r.confidence, _s(r.note), r.source)  # fmt: skip
 
 
-def _touch_key(t: Touchpoint) -> tuple:
-    return (t.transaction_ref, t.timestamp, t.initiative_id, t.source)
+def _sorted_returns(returns: list[Return]) -> list[Return]:
+    """``sorted(returns, key=_return_key)``, in less time: by date (a few hundred distinct values,
+    one object each), then by transaction ref within each day, then by the whole key where both
+    tie. Comparing refs within a day of returns compares fewer, and keeps them in the cache."""
+    out = sorted(returns, key=_DATE)
+    days = list(map(_DATE, out))
+    cuts = [0, *compress(count(1), map(ne, days, islice(days, 1, None))), len(out)]
+    for start, end in pairwise(cuts):
+        if end - start > 1:
+            out[start:end] = sorted(out[start:end], key=_REF)
+    refs = list(map(_REF, out))
+    ties = compress(
+        count(), map(and_, map(eq, days, islice(days, 1, None)), map(eq, refs, islice(refs, 1, None)))
+    )
+    del days, refs
+    _sort_runs(out, ties, _return_key)
+    return out
+
+
+def _sort_runs(out: list, ties: Iterable[int], key) -> None:
+    """Sort by ``key`` each run of ``out`` whose neighbours tie (``i`` in ``ties``: ``out[i]`` ties
+    with ``out[i + 1]``), in place."""
+    start = end = -1
+    for i in ties:
+        if i != end:
+            if end > start:
+                out[start : end + 1] = sorted(out[start : end + 1], key=key)
+            start = i
+        end = i + 1
+    if end > start:
+        out[start : end + 1] = sorted(out[start : end + 1], key=key)
+
+
+_DATE = attrgetter("date")
+_REF = attrgetter("transaction_ref")
+# the whole of _touch_key, made in C
+_touch_key = attrgetter("transaction_ref", "timestamp", "initiative_id", "source")
 
 
 def _metric_key(m: Metric) -> tuple:
