@@ -1237,6 +1237,11 @@ def _sorted_returns(returns: list[Return]) -> list[Return]:
     for start, end in pairwise(cuts):
         if end - start > 1:
             out[start:end] = sorted(out[start:end], key=_REF)
+    # whether any two share their day and ref is seen in sheet order, where the records and
+    # their refs lie in memory one after the other; sorted, each would be a cache miss
+    refs = list(map(_REF, returns))
+    if len(set(refs)) == len(refs) or len(set(zip(map(_DATE, returns), refs, strict=True))) == len(refs):
+        return out
     refs = list(map(_REF, out))
     ties = compress(
         count(), map(and_, map(eq, days, islice(days, 1, None)), map(eq, refs, islice(refs, 1, None)))
