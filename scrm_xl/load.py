@@ -290,6 +290,8 @@ class _Loader:
             return (j, col.required, convert, None, True)
         values, slow = fast
         values[:0] = repeat(_SLOW, located.header_index + 1)  # the header and the rows above it
+        if slow:
+            slow = _settle(values, located, j, col.required, convert)  # type: ignore[arg-type]
         return (j, col.required, convert, values, slow)
 
     def fast(self, located: _Located, column: str, what: str | None = None) -> tuple[list, bool]:
@@ -945,6 +947,43 @@ def _slow_rows(columns: Iterable[list]) -> set[int]:
     return out
 
 
+def _settle(values: list, located: _Located, j: int, required: bool, convert) -> bool:
+    """Give the careful converter the cells the fast path left (text money such as "1,234.50",
+    "25%", ISO text dates): where it takes the cell without a problem to report, its value
+    replaces ``_SLOW``, as ``_Loader.value`` would return it. Whether some cell is still left
+    (it has something to report: the careful path will)."""
+    rows = located.table.rows
+    start = located.header_index + 1
+    texts: dict[str, object] = {}  # a text converts the same every time
+    left = False
+    for i in compress(count(start), map(is_, islice(values, start, None), repeat(_SLOW))):
+        raw = rows[i]
+        raw = raw[j] if j < len(raw) else None
+        if type(raw) is str and raw in texts:
+            v = texts[raw]
+        else:
+            v = _settled(raw, required, convert)
+            if type(raw) is str and len(texts) < 100_000:
+                texts[raw] = v
+        if v is _SLOW:
+            left = True
+        else:
+            values[i] = v
+    return left
+
+
+def _settled(raw: object, required: bool, convert) -> object:
+    """``_Loader.value`` of one cell when it has nothing to report; else ``_SLOW``."""
+    if raw is None or raw == "" or (type(raw) is str and not raw.strip()):  # _blank, inlined
+        return _SLOW if required else None
+    if (type(raw) is str and raw in _ERROR_TEXT) or type(raw) is ExcelError:
+        return _SLOW
+    try:
+        return convert(raw)
+    except cx.BadValue:
+        return _SLOW
+
+
 def _without(kept: list[bool], rows: set[int]) -> list[bool]:
     """``kept`` with the given rows switched off."""
     out = list(kept)
@@ -1198,6 +1237,11 @@ def _sorted_returns(returns: list[Return]) -> list[Return]:
     for start, end in pairwise(cuts):
         if end - start > 1:
             out[start:end] = sorted(out[start:end], key=_REF)
+    # whether any two share their day and ref is seen in sheet order, where the records and
+    # their refs lie in memory one after the other; sorted, each would be a cache miss
+    refs = list(map(_REF, returns))
+    if len(set(refs)) == len(refs) or len(set(zip(map(_DATE, returns), refs, strict=True))) == len(refs):
+        return out
     refs = list(map(_REF, out))
     ties = compress(
         count(), map(and_, map(eq, days, islice(days, 1, None)), map(eq, refs, islice(refs, 1, None)))

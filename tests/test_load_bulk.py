@@ -286,3 +286,38 @@ def test_records_come_sorted_by_content(returns, touch_rows):
     )
     touch = list(records.touchpoints)
     assert touch == sorted(touch, key=lambda t: (t.transaction_ref, t.timestamp, t.initiative_id, t.source))
+
+
+def test_booleans_beside_equal_numbers_are_still_errors():
+    # True == 1 and False == 0: a column converted once per distinct value must not give a
+    # boolean the number's value (nor the number the boolean's error)
+    sh = base_sheets()
+    rows = []
+    for k in range(12):
+        day = [46100, True, 46100.0, 0, False][k % 5] if k < 10 else date(2026, 5, 1)
+        margin = [1, True, 0, False][k % 4]
+        rows.append([day, f"T{k + 10}", "New revenue", "I1", [1, True, 1.0][k % 3], margin, None, None, None])
+    sh["Returns"] += rows
+    records, issues = load(as_tables(sh))
+    got = {
+        r.transaction_ref: (r.date, str(r.amount), str(r.gross_margin))
+        for r in records.returns
+        if r.source.row > 4
+    }
+    # serial 46100 is 2026-03-19 (Excel counts from 1899-12-30); serial 0 is 1899-12-31, before
+    # the period (row 8); every other row has a boolean
+    assert got == {"T10": (date(2026, 3, 19), "1", "1"), "T12": (date(2026, 3, 19), "1", "0")}
+    wrong = sorted(str(i) for i in issues if "True" in i.message or "False" in i.message)
+    assert wrong == sorted(
+        [
+            f"Returns!A{k + 5}: date {'True' if k % 5 == 1 else 'False'} is not a date"
+            for k in range(10)
+            if k % 5 in (1, 4)
+        ]
+        + [f"Returns!E{k + 5}: amount True is not a number" for k in range(12) if k % 3 == 1]
+        + [
+            f"Returns!F{k + 5}: gross margin {'True' if k % 4 == 1 else 'False'} is not a percentage"
+            for k in range(12)
+            if k % 4 in (1, 3)
+        ]
+    )
