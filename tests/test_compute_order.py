@@ -8,7 +8,7 @@ from decimal import Decimal as D
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from scrm_xl.compute import _places, _sortable, _sortables, _within_period, natural_key
+from scrm_xl.compute import _DigitsCodes, _places, _sortable, _sortables, _within_period, natural_key
 from scrm_xl.model import COST_SAVINGS, CellRef, Cost, Metric, Program, Records, Return, warning
 
 # refs people write, and what breaks natural order: leading zeros, case folding that changes
@@ -29,8 +29,6 @@ refs = st.one_of(
 @example(texts=["R" + "1" * 127, "R2", "R" + "1" * 126], chunk=2)
 @example(texts=["a\x7fb", "a", "b"], chunk=3)
 def test_the_chunked_sortables_are_each_texts_own(texts, chunk):
-    from scrm_xl.compute import _DigitsCodes
-
     codes = _DigitsCodes()
     got = _sortables(texts, chunk=chunk)
     if any("\0" in t for t in texts):
