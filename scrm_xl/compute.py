@@ -546,16 +546,8 @@ def _group(items: Iterable, key: Callable) -> dict:
     return out
 
 
-_SOURCE_SHEET, _SOURCE_ROW, _SOURCE_COL = map(attrgetter, ("source.sheet", "source.row", "source.col"))
-_RECORD_DATE = attrgetter("date")
-
-
-def _in_sheet_order(rows: Sequence) -> list:
-    """``rows`` by source. Rows on one sheet in one column sort by their row number alone:
-    an int key sorts several times faster than a (sheet, row, col) tuple, in the same order."""
-    if len(set(map(_SOURCE_SHEET, rows))) <= 1 and len(set(map(_SOURCE_COL, rows))) <= 1:
-        return sorted(rows, key=_SOURCE_ROW)
-    return sorted(rows, key=_source_key)
+_DATE_AND_PLACE = attrgetter("date", "source.sheet", "source.col")
+_SOURCE_ROW = attrgetter("source.row")
 
 
 def _within_period(records: Records) -> tuple[Records, list[Issue]]:
@@ -565,12 +557,17 @@ def _within_period(records: Records) -> tuple[Records, list[Issue]]:
     issues: list[Issue] = []
 
     def keep(rows: tuple) -> tuple:
-        rows = _in_sheet_order(rows)
-        days = set(map(_RECORD_DATE, rows))
+        # one pass finds the rows' distinct dates and places (a few hundred from the loader)
+        seen = set(map(_DATE_AND_PLACE, rows))
+        # rows on one sheet in one column sort by row number alone: an int key sorts several
+        # times faster than the (sheet, row, col) tuple, in the same order
+        one_place = len({(sheet, col) for _, sheet, col in seen}) <= 1
+        ordered = sorted(rows, key=_SOURCE_ROW if one_place else _source_key)
+        days = {day for day, _, _ in seen}
         if not days or (program.period_start <= min(days) and max(days) <= program.as_of):
-            return tuple(rows)  # all in the period, as rows from the loader are
+            return tuple(ordered)  # all in the period, as rows from the loader are
         kept = []
-        for r in rows:
+        for r in ordered:
             if program.period_start <= r.date <= program.as_of:
                 kept.append(r)
             else:

@@ -8,7 +8,7 @@ from decimal import Decimal as D
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from scrm_xl.compute import _in_sheet_order, _places, _sortable, _sortables, _within_period, natural_key
+from scrm_xl.compute import _DigitsCodes, _places, _sortable, _sortables, _within_period, natural_key
 from scrm_xl.model import COST_SAVINGS, CellRef, Cost, Metric, Program, Records, Return, warning
 
 # refs people write, and what breaks natural order: leading zeros, case folding that changes
@@ -29,8 +29,6 @@ refs = st.one_of(
 @example(texts=["R" + "1" * 127, "R2", "R" + "1" * 126], chunk=2)
 @example(texts=["a\x7fb", "a", "b"], chunk=3)
 def test_the_chunked_sortables_are_each_texts_own(texts, chunk):
-    from scrm_xl.compute import _DigitsCodes
-
     codes = _DigitsCodes()
     got = _sortables(texts, chunk=chunk)
     if any("\0" in t for t in texts):
@@ -59,12 +57,15 @@ sources = st.builds(CellRef, st.sampled_from(["Returns", "Costs", "X"]), st.inte
 
 @st.composite
 def records(draw):
-    # sources that repeat, on one sheet and column or spread over several, dates around both ends
-    one_place = draw(st.booleans())
+    # sources that repeat, on one sheet and column, one sheet in several columns, or spread
+    # over sheets; dates around both ends of the period
+    spread = draw(st.sampled_from(["one place", "one sheet", "anywhere"]))
 
     def source(sheet):
         s = draw(sources)
-        return CellRef(sheet, s.row) if one_place else s
+        if spread == "anywhere":
+            return s
+        return CellRef(sheet, s.row, s.col if spread == "one sheet" else 1)
 
     n = draw(st.integers(0, 12))
     returns = tuple(
@@ -119,9 +120,3 @@ def test_the_period_guard_keeps_and_warns_as_a_check_row_by_row_does(recs):
     ):
         assert [id(r) for r in got] == [id(r) for r in want]
     assert issues == want_issues
-
-
-@settings(max_examples=300, deadline=None)
-@given(rows=st.lists(st.builds(lambda s: Cost(_START, D(1), source=s), sources), max_size=15))
-def test_sheet_order_is_the_order_of_the_sources(rows):
-    assert [id(r) for r in _in_sheet_order(rows)] == [id(r) for r in sorted(rows, key=lambda r: r.source)]
