@@ -1,4 +1,5 @@
-"""Replacing a file whole or not at all: every file scrm_xl writes goes through here."""
+"""Replacing a file whole or not at all: every file scrm_xl writes goes through here. And where
+the bundled templates are."""
 
 from __future__ import annotations
 
@@ -6,7 +7,16 @@ import contextlib
 import os
 import tempfile
 from collections.abc import Iterator
+from importlib import resources
 from pathlib import Path
+
+
+def templates_dir() -> Path:
+    """The bundled templates: inside the installed package, else the source checkout's templates/."""
+    packaged = resources.files("scrm_xl") / "templates"
+    if packaged.is_dir():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parent.parent / "templates"
 
 
 @contextlib.contextmanager

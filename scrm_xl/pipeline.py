@@ -161,22 +161,12 @@ class RenderError(Exception):
     """The PDF briefing could not be rendered; the message says why."""
 
 
-def for_briefing(results: Results) -> Results:
-    """The results with only what the briefing reads: of the ledger, one line per initiative
-    that has any (the briefing asks which initiatives have returns, nothing more); no cost
-    lines. A million-line ledger then crosses to the renderer as a few kilobytes.
-    ``tests/test_render.py`` renders both to the same HTML."""
-    first: dict[str, object] = {}
-    for line in results.ledger:
-        first.setdefault(line.initiative_id, line)
-    return replace(results, ledger=tuple(first.values()), cost_lines=())
-
-
 class _Renderer:
     """Renders the briefing in a child forked before the workbook is read, so WeasyPrint's
-    import (most of a second) overlaps reading and computing, and the render overlaps writing
-    the sheets. The results reach the child through a spool file made before the fork, and a
-    byte on a pipe says they are there (no byte: nothing to render).
+    import (most of a second) overlaps reading and computing, and the layout overlaps writing
+    the sheets. This process makes the briefing's HTML (Jinja2 and Babel stay out of the
+    child); the HTML reaches the child through a spool file made before the fork, and a byte
+    on a pipe says it is there (no byte: nothing to render).
 
     Forking is only safe in a single-threaded process (a lock held by another thread would
     stay locked in the child); elsewhere, and where there is no fork, ``wait`` renders here,
@@ -188,6 +178,7 @@ class _Renderer:
         self.go: int | None = None
         self.job: tuple | None = None  # (results, pdf, options), when rendering here
         self.pdf: Path | None = None
+        self.failed = ""  # why the HTML could not be made, for wait()
         unsafe = not hasattr(os, "fork") or threading.active_count() > 1
         if not fork or unsafe or os.environ.get("SCRM_XL_NO_FORK"):
             return
@@ -214,7 +205,18 @@ class _Renderer:
             self.job = (results, pdf, options)
             return
         try:
-            payload = pickle.dumps((for_briefing(results), pdf, options), protocol=pickle.HIGHEST_PROTOCOL)
+            from .render import prepare_pdf
+
+            html, pdf_options = prepare_pdf(results, **options)
+        except Exception as exc:  # reported by wait(), after the sheets, as a failed layout would be
+            self.failed = f"{type(exc).__name__}: {exc}"
+            self.cancel()
+            return
+        except BaseException:
+            self.cancel()
+            raise
+        try:
+            payload = pickle.dumps((html, pdf, pdf_options), protocol=pickle.HIGHEST_PROTOCOL)
             self.spool.write(payload)
             self.spool.flush()
         except BaseException:  # a full disk under the spool, say: no renderer left waiting
@@ -244,6 +246,8 @@ class _Renderer:
                 return render_pdf(results, pdf, **options)
             except Exception as exc:
                 raise RenderError(f"{type(exc).__name__}: {exc}") from exc
+        if self.failed:
+            raise RenderError(self.failed)
         self._close_go()
         with os.fdopen(self.status, "rb") as pipe:
             message = pipe.read().decode(errors="replace")
@@ -261,15 +265,15 @@ class _Renderer:
 
 
 def _render_child(go: int, spool, status: int) -> NoReturn:
-    """The forked renderer: import WeasyPrint, wait for the results, render, report one line."""
+    """The forked renderer: import WeasyPrint, wait for the HTML, lay it out, report one line."""
     code, message = 0, b""
     try:
-        from . import render  # the slow import, while the parent reads and computes
+        from . import pdf  # the slow import, while the parent reads and computes
 
         if os.read(go, 1):
             spool.seek(0)
-            results, pdf, options = pickle.loads(spool.read())
-            render.render_pdf(results, pdf, **options)
+            html, out, options = pickle.loads(spool.read())
+            pdf.write_pdf(html, out, **options)
     except BaseException as exc:  # everything must reach the parent as one line
         code, message = 1, f"{type(exc).__name__}: {exc}".encode(errors="replace")
     finally:

@@ -311,28 +311,10 @@ def write_portfolio_pdf(
     Rendered like the briefing (bundled fonts only, nothing fetched) and
     reproducible: the same inputs give the same bytes.
     """
-    import hashlib
-
-    import weasyprint
-
-    # the briefing's renderer internals: the fetcher that serves only bundled files, and the fixed clock
-    from .render import BundleFetcher, _source_date_epoch, templates_dir
+    from .pdf import write_pdf  # the briefing's way: bundled files only, a fixed clock
 
     lines = _lines(rows)
     html = render_portfolio_html(rows, failed=failed, page_size=page_size)
-    root = templates_dir()
-    identifier = hashlib.sha256(html.encode("utf-8")).hexdigest()[:32].encode()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    with _source_date_epoch(int(_stamp(lines).timestamp())):
-        pdf = (
-            weasyprint.HTML(
-                string=html, base_url=root.as_uri() + "/", url_fetcher=BundleFetcher(root), media_type="print"
-            )
-            .render()
-            .write_pdf(pdf_identifier=identifier, custom_metadata=False)
-        )
-    target = out_dir / PORTFOLIO_PDF
-    with replacing(target) as tmp:
-        tmp.write_bytes(pdf)
-    return target
+    return write_pdf(html, out_dir / PORTFOLIO_PDF, stamp=_stamp(lines))

@@ -3,46 +3,36 @@
 The briefing keeps ROI (money linked to transactions) apart from value
 (reach, engagement, influence: real, not money). ``render_html`` builds the
 page from a view of the Results with every figure already formatted for the
-programme's Locale; ``render_pdf`` lays it out and writes it, reproducibly
-and without fetching anything but the bundled stylesheet and fonts.
+programme's Locale; ``render_pdf`` hands it to ``pdf.write_pdf``, which lays
+it out with WeasyPrint and writes it, reproducibly and without fetching
+anything but the bundled stylesheet and fonts.
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
 import logging
-import mimetypes
 import os
 import re
 import threading
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
-from importlib import resources
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
-from urllib.request import url2pathname
 
 import jinja2
-import weasyprint
 from markupsafe import Markup
-from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from . import charts
 from .compute import DERIVED_RATES, derived_rate
-from .files import replacing
+from .files import templates_dir
 from .fmt import MISSING, Formatter
 from .model import FLOW_METRICS, Severity, is_stock_metric
 from .results import Figures, Results
 
 PAGE_SIZES = {"a4": "A4", "letter": "Letter"}
 PDF_VARIANTS = ("pdf/a-3b",)
-BUNDLED_SUFFIXES = {".css", ".ttf", ".otf", ".woff", ".woff2"}
 # the essays' three value KPIs lead the value section, in this order
 LEADING_METRICS = ("Reach", "Impressions", "Engagements", "Engagement rate", "Influence score")
 HEADLINE_VALUE = ("Reach", "Engagement rate", "Referrals", "Reviews", "Sentiment score")
@@ -56,14 +46,6 @@ STATUS_CLASS = {"Achieved": "good", "On track": "good", "At risk": "warn", "Miss
                 "Not measurable": "grey", "No data": "grey"}  # fmt: skip
 
 log = logging.getLogger(__name__)
-
-
-def templates_dir() -> Path:
-    """The bundled templates: inside the installed package, else the source checkout's templates/."""
-    packaged = resources.files("scrm_xl") / "templates"
-    if packaged.is_dir():
-        return Path(str(packaged))
-    return Path(__file__).resolve().parent.parent / "templates"
 
 
 # --- the view: Results with every figure formatted ---------------------------
@@ -498,61 +480,6 @@ def render_html(results: Results, *, page_size: str = "A4") -> str:
 # --- PDF ----------------------------------------------------------------------
 
 
-class BundleFetcher(URLFetcher):
-    """A WeasyPrint URL fetcher that serves only the bundled stylesheet and fonts.
-
-    Anything else (http:, https:, data:, ftp:, a file: URL outside the bundle,
-    such as one smuggled in through workbook text) is refused, so rendering
-    never reads the disk or the network on a workbook's behalf.
-    """
-
-    def __init__(self, root: Path):
-        super().__init__(allowed_protocols=("file",), allow_redirects=False)
-        self.allowed = {
-            str(p.resolve()): p.resolve()
-            for p in root.rglob("*")
-            if p.is_file() and p.suffix.lower() in BUNDLED_SUFFIXES
-        }
-        self.refused: list[str] = []
-
-    def fetch(self, url, headers=None):
-        path = _bundled_path(url, self.allowed)
-        if path is None:
-            self.refused.append(url[:200])
-            raise PermissionError(f"scrm-xl serves only bundled templates and fonts: {url[:80]}")
-        content_type = "text/css" if path.suffix == ".css" else mimetypes.guess_type(path.name)[0]
-        return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": content_type or "font/ttf"})
-
-
-def _bundled_path(url: str, allowed: dict[str, Path]) -> Path | None:
-    parts = urlsplit(url)
-    if parts.scheme.lower() != "file" or parts.netloc not in ("", "localhost") or parts.query:
-        return None
-    try:
-        path = Path(url2pathname(parts.path)).resolve()
-    except (OSError, ValueError):
-        return None
-    return allowed.get(str(path))
-
-
-_epoch_lock = threading.Lock()
-
-
-@contextmanager
-def _source_date_epoch(epoch: int) -> Iterator[None]:
-    """SOURCE_DATE_EPOCH for fontTools' subsetter (it stamps fonts with now otherwise), then restored."""
-    with _epoch_lock:
-        before = os.environ.get("SOURCE_DATE_EPOCH")
-        os.environ["SOURCE_DATE_EPOCH"] = str(epoch)
-        try:
-            yield
-        finally:
-            if before is None:
-                os.environ.pop("SOURCE_DATE_EPOCH", None)
-            else:
-                os.environ["SOURCE_DATE_EPOCH"] = before
-
-
 def render_pdf(
     results: Results,
     out_path: str | os.PathLike[str],
@@ -567,40 +494,21 @@ def render_pdf(
     file (the source workbook) in it. The same Results always give the same
     bytes: dates come from As of, the document identifier from the content.
     """
+    html, options = prepare_pdf(results, page_size=page_size, variant=variant, attach=attach)
+    from .pdf import write_pdf  # WeasyPrint: the slow import, only where a PDF is made
+
+    return write_pdf(html, out_path, **options)
+
+
+def prepare_pdf(
+    results: Results, *, page_size: str = "A4", variant: str | None = None, attach=None
+) -> tuple[str, dict[str, Any]]:
+    """The briefing's HTML and the rest of what ``pdf.write_pdf`` needs: the date of As of, the
+    variant, the attachment. Everything but the layout, which needs WeasyPrint."""
     if variant is not None and variant.lower() not in PDF_VARIANTS:
         raise ValueError(f'PDF variant "{variant}" is not supported (use {", ".join(PDF_VARIANTS)})')
     if attach is not None and variant is None:
         raise ValueError("attaching the workbook needs the pdf/a-3b variant")
-    out = Path(out_path)
     html = render_html(results, page_size=page_size)
-    root = templates_dir()
-    as_of = datetime.combine(results.program.as_of, time(0, 0), tzinfo=UTC)
-    identifier = hashlib.sha256(html.encode("utf-8") + (variant or "").encode()).hexdigest()[:32].encode()
-
-    attachments = []
-    if attach is not None:
-        source = Path(attach)
-        attachments.append(
-            weasyprint.Attachment(
-                file_obj=io.BytesIO(source.read_bytes()),
-                name=source.name,
-                description="Source workbook of this briefing",
-                created=as_of,
-                modified=as_of,
-                relationship="Source",
-            )
-        )
-    fetcher = BundleFetcher(root)
-    with _source_date_epoch(int(as_of.timestamp())):
-        document = weasyprint.HTML(
-            string=html, base_url=root.as_uri() + "/", url_fetcher=fetcher, media_type="print"
-        ).render()
-        pdf = document.write_pdf(
-            pdf_identifier=identifier,
-            pdf_variant=variant.lower() if variant else None,
-            attachments=attachments or None,
-            custom_metadata=False,
-        )
-    with replacing(out) as tmp:
-        tmp.write_bytes(pdf)
-    return out
+    stamp = datetime.combine(results.program.as_of, time(0, 0), tzinfo=UTC)
+    return html, {"stamp": stamp, "variant": variant.lower() if variant else None, "attach": attach}

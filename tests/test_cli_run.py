@@ -146,7 +146,7 @@ def test_a_failed_write_reports_one_line_and_leaves_no_renderer_behind(tmp_path,
 def test_a_render_failure_is_one_error_after_the_sheets_are_written(tmp_path, monkeypatch, no_fork):
     # forked (when this process has no other thread) the child's failure must cross the pipe;
     # sequential, the render runs after the write: the same outcome either way
-    from scrm_xl import pipeline, render
+    from scrm_xl import pdf, pipeline
 
     if no_fork:
         monkeypatch.setenv("SCRM_XL_NO_FORK", "1")
@@ -156,7 +156,7 @@ def test_a_render_failure_is_one_error_after_the_sheets_are_written(tmp_path, mo
     def broken(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(render, "render_pdf", broken)
+    monkeypatch.setattr(pdf, "write_pdf", broken)
     with pytest.raises(pipeline.RenderError, match="OSError: disk full"):
         pipeline.run(tmp_path / "book.xlsx", out_path=tmp_path / "out.xlsx", pdf_path=tmp_path / "out.pdf")
     assert (tmp_path / "out.xlsx").exists()  # the sheets were still written
@@ -176,15 +176,23 @@ def counting_fork():
     return real_fork()
 os.fork = counting_fork
 if sys.argv[3] == "full-disk":
+    import scrm_xl.render  # noqa: F401 (Jinja2 calls pickle.dumps on import: load it before the disk fills)
     def full_disk(*args, **kwargs):
         raise OSError(28, "No space left on device")
     pipeline.pickle.dumps = full_disk
+if sys.argv[3] == "bad-html":
+    from scrm_xl import render
+    def bad_html(*args, **kwargs):
+        raise ValueError("no HTML today")
+    render.prepare_pdf = bad_html
 book = Path(sys.argv[1])
 try:
     out = pipeline.run(book, out_path=book.with_name("out.xlsx"), pdf_path=sys.argv[2])
     result = [out.exit_code, out.results is None, out.pdf is None]
 except OSError as exc:
     result = ["OSError", exc.strerror]
+except pipeline.RenderError as exc:
+    result = ["RenderError", str(exc), Path(book.with_name("out.xlsx")).exists()]
 kids = []
 for task in Path("/proc/self/task").iterdir():
     if not (task / "children").exists():
@@ -226,3 +234,13 @@ def test_a_failure_handing_over_the_results_stops_the_early_renderer(tmp_path):
     seen = probe(tmp_path / "book.xlsx", "full-disk")
     assert seen == {"forks": 1, "result": ["OSError", "No space left on device"], "children": []}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["book.xlsx"]
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
+def test_html_that_cannot_be_made_stops_the_early_renderer_after_the_sheets(tmp_path):
+    # the parent makes the HTML; when that fails the forked child is stopped at once, the sheets
+    # are still written, and the failure is one RenderError, as a failed layout would be
+    shutil.copyfile(WORKED, tmp_path / "book.xlsx")
+    seen = probe(tmp_path / "book.xlsx", "bad-html")
+    assert seen == {"forks": 1, "result": ["RenderError", "ValueError: no HTML today", True], "children": []}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["book.xlsx", "out.xlsx"]

@@ -19,7 +19,8 @@ import pytest
 from pypdf import PdfReader
 
 from scrm_xl import render
-from scrm_xl.render import BundleFetcher, render_html, render_pdf, templates_dir
+from scrm_xl.pdf import BundleFetcher
+from scrm_xl.render import render_html, render_pdf, templates_dir
 from tests.pdf_fixtures import SECTIONS, make_results
 
 SNAPSHOTS = Path(__file__).parent / "__snapshots__"
@@ -363,20 +364,3 @@ def test_pdfa3b_structure(results, tmp_path):
     assert stream["/Subtype"] == "/application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     assert stream.get_data() == book.read_bytes()
     assert names[1].idnum in {ref.idnum for ref in root["/AF"]}
-
-
-def test_the_briefings_slice_of_the_results_renders_the_same_briefing():
-    # pipeline.for_briefing is what crosses to the forked renderer; take away every return of one
-    # initiative so that "which initiatives have returns" matters to the page
-    from scrm_xl.pipeline import calculate, check, for_briefing
-
-    full = calculate(check(Path(__file__).parents[1] / "workbooks" / "example.xlsx"))
-    quiet = full.initiatives[0].id
-    results = replace(full, ledger=tuple(ln for ln in full.ledger if ln.initiative_id != quiet))
-    sliced = for_briefing(results)
-    assert len(sliced.ledger) == len(full.initiatives) - 1 and sliced.cost_lines == ()
-    assert len(results.ledger) > 2_000
-    view = render.build_view(results)
-    assert quiet in [i["id"] for i in view["unlinked_initiatives"]]
-    assert render.build_view(sliced) == view
-    assert render_html(sliced) == render_html(results)
