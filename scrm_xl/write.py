@@ -716,15 +716,31 @@ def _key(el: etree._Element) -> tuple:
     )
 
 
-def _find_or_append(container: etree._Element, el: etree._Element) -> int:
-    wanted = _key(el)
-    children = [c for c in container if isinstance(c.tag, str)]
-    for i, c in enumerate(children):
-        if _key(c) == wanted:
-            return i
-    container.append(el)
-    container.set("count", str(len(children) + 1))
-    return len(children)
+class _Pool:
+    """One list of styles.xml (fonts, fills, borders, cellXfs) with the index of each entry by
+    content, so an entry equal to one already there is reused (the first of equals), and each
+    entry's key is computed once, however many styles an Excel-saved workbook already has."""
+
+    def __init__(self, container: etree._Element):
+        self.container = container
+        self.index: dict[tuple, int] = {}
+        self.count = 0
+        for c in container:
+            if isinstance(c.tag, str):
+                self.index.setdefault(_key(c), self.count)
+                self.count += 1
+
+    def add(self, el: etree._Element) -> int:
+        """The index of an entry equal to ``el``, appending ``el`` when there is none."""
+        key = _key(el)
+        found = self.index.get(key)
+        if found is not None:
+            return found
+        self.container.append(el)
+        self.index[key] = self.count
+        self.count += 1
+        self.container.set("count", str(self.count))
+        return self.count - 1
 
 
 def _merge_styles(pkg: _Package, wb_part: str, wb_rels: etree._Element, lay: Layout) -> dict[str, int]:
@@ -735,11 +751,12 @@ def _merge_styles(pkg: _Package, wb_part: str, wb_rels: etree._Element, lay: Lay
     ss = pkg.xml(part)
     E = lambda tag, **attrs: etree.Element(_q(MAIN, tag), {k: str(v) for k, v in attrs.items()})  # noqa: E731
     numfmts = _child(ss, "numFmts", _STYLE_ORDER)
-    fonts = _child(ss, "fonts", _STYLE_ORDER)
-    fills = _child(ss, "fills", _STYLE_ORDER)
-    borders = _child(ss, "borders", _STYLE_ORDER)
-    xfs = _child(ss, "cellXfs", _STYLE_ORDER)
-    base_font = next((c for c in fonts if isinstance(c.tag, str)), None)
+    font_list = _child(ss, "fonts", _STYLE_ORDER)
+    fonts = _Pool(font_list)
+    fills = _Pool(_child(ss, "fills", _STYLE_ORDER))
+    borders = _Pool(_child(ss, "borders", _STYLE_ORDER))
+    xfs = _Pool(_child(ss, "cellXfs", _STYLE_ORDER))
+    base_font = next((c for c in font_list if isinstance(c.tag, str)), None)
     font_tail = [
         c
         for c in (base_font if base_font is not None else [])
@@ -747,7 +764,7 @@ def _merge_styles(pkg: _Package, wb_part: str, wb_rels: etree._Element, lay: Lay
     ]
     ids: dict[str, int] = {}
     for name, st in lay.styles.items():
-        ids[name] = _find_or_append(xfs, _xf(E, st, numfmts, fonts, fills, borders, font_tail))
+        ids[name] = xfs.add(_xf(E, st, numfmts, fonts, fills, borders, font_tail))
     if len(numfmts) == 0:
         ss.remove(numfmts)
     else:
@@ -756,7 +773,7 @@ def _merge_styles(pkg: _Package, wb_part: str, wb_rels: etree._Element, lay: Lay
     return ids
 
 
-def _xf(E, st: Style, numfmts, fonts, fills, borders, font_tail) -> etree._Element:
+def _xf(E, st: Style, numfmts, fonts: _Pool, fills: _Pool, borders: _Pool, font_tail) -> etree._Element:
     fmt_id = _BUILTIN_FORMATS.get(st.num_format)
     if fmt_id is None:
         for nf in numfmts:
@@ -802,9 +819,9 @@ def _xf(E, st: Style, numfmts, fonts, fills, borders, font_tail) -> etree._Eleme
     xf = E(
         "xf",
         numFmtId=fmt_id,
-        fontId=_find_or_append(fonts, font),
-        fillId=_find_or_append(fills, fill),
-        borderId=_find_or_append(borders, border),
+        fontId=fonts.add(font),
+        fillId=fills.add(fill),
+        borderId=borders.add(border),
         xfId=0,
         applyNumberFormat=1,
         applyFont=1,

@@ -126,6 +126,26 @@ def test_styles_are_only_appended(book, tmp_path):
         assert after[section][: len(items)] == items, section
 
 
+def test_an_equal_style_is_reused_the_first_of_equals_and_a_new_one_appended_once():
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    fonts = etree.fromstring(
+        f'<fonts xmlns="{main}" count="4"><font><sz val="11"/></font><font><b/><sz val="11"/></font>'
+        '<!-- a comment is not an entry --><font><sz val="11"/></font><font><i/><sz val="9"/></font></fonts>'
+    )
+
+    def font(*children: str) -> etree._Element:
+        return etree.fromstring(f'<font xmlns="{main}">{"".join(children)}</font>')
+
+    pool = writer._Pool(fonts)
+    assert pool.add(font('<sz val="11"/>')) == 0  # entries 0 and 2 are equal: the first one
+    assert pool.add(font("<i/>", '<sz val="9"/>')) == 3
+    assert fonts.get("count") == "4" and len(fonts.findall(f"{{{main}}}font")) == 4
+    assert pool.add(font("<b/>", "<i/>", '<sz val="11"/>')) == 4  # new: appended after the four
+    assert pool.add(font("<b/>", "<i/>", '<sz val="11"/>')) == 4  # and found again, not appended twice
+    assert fonts.get("count") == "5" and len(fonts.findall(f"{{{main}}}font")) == 5
+    assert pool.add(font('<sz val="11"/>', "<b/>")) == 5  # the order of children matters, as in Excel
+
+
 @pytest.mark.parametrize("book", REFERENCES, indirect=True)
 def test_running_twice_equals_running_once(book, tmp_path):
     once = tmp_path / "once.xlsx"
