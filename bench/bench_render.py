@@ -51,6 +51,8 @@ def show(label: str, pairs: list[tuple[float, float]]) -> str:
 def main(runs: int = 7) -> None:
     bare = [fresh(["-c", "pass"]) for _ in range(3)]
     weasy = [fresh(["-c", "import weasyprint"]) for _ in range(3)]
+    # what the renderer imports: WeasyPrint without ctypes' library search (scrm_xl/pdf.py)
+    guarded = [fresh(["-c", "import scrm_xl.pdf"]) for _ in range(3)]
     engine = [
         fresh(["-c", "import scrm_xl.pipeline, scrm_xl.read, scrm_xl.compute, scrm_xl.write"])
         for _ in range(3)
@@ -59,6 +61,7 @@ def main(runs: int = 7) -> None:
     t0 = time.perf_counter()
     from pypdf import PdfReader
 
+    import scrm_xl.pdf  # noqa: F401 (render_pdf would import it at the first render otherwise)
     from scrm_xl.pipeline import calculate, check
     from scrm_xl.render import render_html, render_pdf
 
@@ -87,8 +90,9 @@ def main(runs: int = 7) -> None:
           f"{' '.join(f'{x:.2f}' for x in __import__('os').getloadavg())}")  # fmt: skip
     show("python startup (python -c pass)", bare)
     show("import weasyprint, fresh process", weasy)
+    show("import scrm_xl.pdf, fresh process", guarded)
     show("import the engine (no weasyprint)", engine)
-    print(f"{'import scrm_xl.render here':<40} {imported:5.2f} s wall")
+    print(f"{'import scrm_xl.pdf and .render here':<40} {imported:5.2f} s wall")
     show("read + load + compute the example", [computed])
     show("cold render (first PDF in process)", [cold])
     median = show("warm render", warm)
