@@ -117,8 +117,8 @@ def _check(args, out: TextIO) -> int:
 def _run(args, out: TextIO, err: TextIO) -> int:
     from pathlib import Path
 
+    from .files import WriteError
     from .pipeline import RenderError, run
-    from .write import WriteError
 
     if args.attach_workbook and not args.pdf_variant:
         print("scrm-xl: --attach-workbook needs --pdf-variant pdf/a-3b", file=err)

@@ -1,5 +1,6 @@
 """Replacing a file whole or not at all: every file scrm_xl writes goes through here. And where
-the bundled templates are."""
+the bundled templates are, and the error for a workbook that cannot be written (here, not in
+write.py, so the faces can catch it without loading the writer before the renderer forks)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,12 @@ import tempfile
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
+
+
+class WriteError(Exception):
+    """The workbook could not be written; the message says why in plain words."""
+
+    exit_code = 2
 
 
 def templates_dir() -> Path:

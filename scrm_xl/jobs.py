@@ -48,8 +48,8 @@ def _where(issue, path: Path | None = None) -> str:
 
 def workbook_job(task: Task) -> dict[str, Any]:
     """One workbook through the pipeline; raises JobError (one line) when nothing could be computed."""
+    from .files import WriteError
     from .pipeline import run
-    from .write import WriteError
 
     opts = task.options
     in_place = bool(opts.get("in_place"))
@@ -134,9 +134,9 @@ def prepare_briefing(
     errors in its figures (unless ``allow_errors``), or no valid Distribution.
     The workbook itself is never written.
     """
+    from .files import WriteError
     from .mail import headline_from_json, parse_distribution
     from .pipeline import run
-    from .write import WriteError
 
     book = Path(book)
     copy = tmp / book.name if attach_workbook else None

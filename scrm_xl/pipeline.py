@@ -113,7 +113,8 @@ def run(
 ) -> RunOutcome:
     """read -> load -> compute -> write the four sheets (into ``path``, or a copy at ``out_path``)
     -> render the PDF briefing when ``pdf_path`` is given. The one path the CLI, the batch and
-    tests share. Raises ``write.WriteError`` when the workbook cannot be written."""
+    tests share. Raises ``files.WriteError`` (also ``write.WriteError``) when the workbook cannot
+    be written."""
     from .bulk import released
 
     with released():

@@ -33,19 +33,13 @@ from pathlib import Path
 from lxml import etree
 
 from .bulk import paused_gc
-from .files import replacing
+from .files import WriteError, replacing
 from .layout import Cell, Chart, Layout, PageSetup, RowBlock, SheetLayout, Style, layout
 from .model import Issue, column_letter
 from .results import Results
 from .schema import OUTPUT_SHEETS
 
-# --- errors the CLI turns into one-line messages -------------------------------
-
-
-class WriteError(Exception):
-    """The workbook could not be written; the message says why in plain words."""
-
-    exit_code = 2
+# --- errors the CLI turns into one-line messages (WriteError itself is in files.py) ------
 
 
 class NotAWorkbook(WriteError):

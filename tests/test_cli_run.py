@@ -5,6 +5,7 @@ Expected figures are the hand-derived ones in docs/worked-example.md, recomputed
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -244,3 +245,30 @@ def test_html_that_cannot_be_made_stops_the_early_renderer_after_the_sheets(tmp_
     seen = probe(tmp_path / "book.xlsx", "bad-html")
     assert seen == {"forks": 1, "result": ["RenderError", "ValueError: no HTML today", True], "children": []}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["book.xlsx", "out.xlsx"]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="the renderer forks only where there is fork")
+def test_the_renderer_forks_before_the_engine_loads_its_writer_or_a_reader(tmp_path):
+    # the child's import of WeasyPrint is on the critical path of run --pdf; whatever the parent
+    # loads before the fork delays it, so the writer, the readers and lxml load after
+    shutil.copyfile(WORKED, tmp_path / "book.xlsx")
+    code = (
+        "import os, sys, json\n"
+        "seen, real = [], os.fork\n"
+        "def fork():\n"
+        "    late = ('scrm_xl.write', 'scrm_xl.read', 'scrm_xl.render', 'lxml', 'python_calamine',\n"
+        "            'jinja2', 'weasyprint')\n"
+        "    seen.append(sorted(m for m in late if m in sys.modules))\n"
+        "    return real()\n"
+        "os.fork = fork\n"
+        "from scrm_xl.cli import main\n"
+        "code = main(['run', 'book.xlsx', '-o', 'out.xlsx', '--pdf', 'out.pdf'])\n"
+        "print(json.dumps([code, seen]))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == [0, [[]]]
+    assert (tmp_path / "out.pdf").stat().st_size > 10_000 and (tmp_path / "out.xlsx").exists()
