@@ -3,6 +3,7 @@
     python bench/bench_batch.py            # 50 workbooks, jobs=1 and jobs=2
     python bench/bench_batch.py --quick    # 8 workbooks
     python bench/bench_batch.py --pdf      # with each programme's PDF briefing
+    python bench/bench_batch.py --no-preload  # workers import the engine themselves (the old way)
 
 Each copy of workbooks/example.xlsx (2,400 returns) gets its own programme name and, every
 third one, another currency, so the portfolio has several rows and two currency groups.
@@ -25,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from scrm_xl.batch import run_batch  # noqa: E402
-from scrm_xl.jobs import judge  # noqa: E402
+from scrm_xl.jobs import judge, workbook_preload  # noqa: E402
 from scrm_xl.portfolio import write_portfolio, write_portfolio_pdf  # noqa: E402
 
 
@@ -49,10 +50,11 @@ def digest(folder: Path) -> dict[str, str]:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
 
 
-def one_run(inbox: Path, out: Path, jobs: int, pdf: bool) -> float:
+def one_run(inbox: Path, out: Path, jobs: int, pdf: bool, preload: bool = True) -> float:
     start = time.perf_counter()
+    modules = workbook_preload({"pdf": pdf}) if preload else ()
     report = run_batch([inbox], "scrm_xl.jobs:workbook_job", out_dir=out, options={"pdf": pdf},
-                       jobs=jobs, judge=judge, progress=False)  # fmt: skip
+                       jobs=jobs, judge=judge, progress=False, preload=modules)  # fmt: skip
     rows = [(o.result["rollup"], o.path.name) for o in report.outcomes if o.result]
     write_portfolio(rows, out)
     write_portfolio_pdf(rows, out)
@@ -67,6 +69,8 @@ def main(argv=None) -> int:
     p.add_argument("--quick", action="store_true", help="8 workbooks instead of 50")
     p.add_argument("--pdf", action="store_true", help="render each programme's PDF too")
     p.add_argument("--count", type=int, help="number of workbooks (overrides --quick)")
+    p.add_argument("--no-preload", action="store_true",
+                   help="workers import the engine themselves, as before 2026-12-02")  # fmt: skip
     args = p.parse_args(argv)
     count = args.count or (8 if args.quick else 50)
     with tempfile.TemporaryDirectory(prefix="bench-batch-") as tmp:
@@ -79,7 +83,7 @@ def main(argv=None) -> int:
         print(f"python {platform.python_version()}, {os.cpu_count()} CPUs, pdf={'yes' if args.pdf else 'no'}")
         seconds = {}
         for jobs in (1, 2):
-            seconds[jobs] = one_run(inbox, tmp / f"out{jobs}", jobs, args.pdf)
+            seconds[jobs] = one_run(inbox, tmp / f"out{jobs}", jobs, args.pdf, not args.no_preload)
             rate = count / seconds[jobs] * 60
             print(f"jobs={jobs}: {count} workbooks in {seconds[jobs]:.1f} s = {rate:.1f} workbooks/min "
                   f"({seconds[jobs] / count:.2f} s each)")  # fmt: skip

@@ -397,6 +397,7 @@ def run_batch(
     console=None,
     judge: Callable[[Outcome], Outcome] | None = None,
     scheduler: str | None = None,
+    preload: Sequence[str] = (),
 ) -> BatchReport:
     """Run ``job(task)`` once per workbook found in ``paths``, each in its own worker process.
 
@@ -406,7 +407,9 @@ def run_batch(
     ``progress``: a progress bar (default: only on a terminal). ``judge`` may
     turn a finished job's outcome into a failure (a workbook with errors) before
     it is counted. ``scheduler`` (``tcp://HOST:PORT``) runs the same isolated
-    job on a Dask distributed cluster instead of local processes.
+    job on a Dask distributed cluster instead of local processes. ``preload``: modules every
+    local worker needs, imported once by the server the workers fork from, so each starts with
+    them (a module that fails to import there is simply imported by the job as usual).
     """
     job_ref = _job_reference(job)
     out_dir = Path(out_dir)
@@ -437,23 +440,25 @@ def run_batch(
             _run_on_dask(scheduler, tasks, job_ref, timeout_s, memory_mb, done)
         else:
             width = max(1, min(jobs or default_jobs(), len(tasks)))
-            _run_tasks(tasks, job_ref, width, timeout_s, memory_mb, done)
+            _run_tasks(tasks, job_ref, width, timeout_s, memory_mb, done, preload)
     finally:
         if bar:
             bar.stop()
     return BatchReport(tuple(o for o in outcomes if o is not None), tuple(notes))
 
 
-def _run_tasks(tasks: Sequence[Task], job_ref, width: int, timeout_s, memory_mb, done) -> None:
+def _run_tasks(
+    tasks: Sequence[Task], job_ref, width: int, timeout_s, memory_mb, done, preload: Sequence[str] = ()
+) -> None:
     """The local pool: at most ``width`` worker processes; ``done(index, outcome)`` as each ends."""
     ctx = _context()
     if ctx.get_start_method() == "forkserver":
-        # workers fork from a server that has already imported the job's module (once per run)
+        # workers fork from a server that has already imported the job's module and what it
+        # asked for (once per server: a server already running keeps what it has)
         module = job_ref.__module__ if callable(job_ref) else job_ref.partition(":")[0]
         if ":" not in str(job_ref) and not callable(job_ref):
             module = job_ref.rpartition(".")[0]
-        if module != "__main__":
-            ctx.set_forkserver_preload([module])
+        ctx.set_forkserver_preload([m for m in (module, *preload) if m != "__main__"])
     pending = deque(enumerate(tasks))
     running: dict[int, _Running] = {}  # by sentinel
     with tempfile.TemporaryDirectory(prefix="scrm-xl-batch-") as logs:

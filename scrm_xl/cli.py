@@ -271,25 +271,27 @@ def _batch(args, out: TextIO, err: TextIO) -> int:
     from rich.console import Console
 
     from .batch import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, BatchError, print_summary, run_batch
-    from .jobs import judge
+    from .jobs import judge, workbook_preload
     from .portfolio import write_portfolio, write_portfolio_pdf
 
     out_dir = Path(args.out)
     if out_dir.exists() and not out_dir.is_dir():
         print(f"scrm-xl: --out {out_dir} is a file, not a folder", file=err)
         return 2
+    options = {"pdf": args.pdf, "in_place": args.in_place, "page_size": args.page_size}
     try:
         report = run_batch(
             args.paths,
             "scrm_xl.jobs:workbook_job",
             out_dir=out_dir,
-            options={"pdf": args.pdf, "in_place": args.in_place, "page_size": args.page_size},
+            options=options,
             jobs=args.jobs,
             timeout_s=DEFAULT_TIMEOUT_S if args.timeout is None else (args.timeout or None),
             memory_mb=DEFAULT_MEMORY_MB if args.memory_mb is None else args.memory_mb,
             console=Console(file=err, stderr=True),
             judge=judge,
             scheduler=args.scheduler,
+            preload=workbook_preload(options),
         )
     except BatchError as exc:
         print(f"scrm-xl: {exc}", file=err)

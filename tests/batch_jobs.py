@@ -132,3 +132,14 @@ def huge_dimension(src: Path, dst: Path) -> Path:
                 data = re.sub(rb'<dimension ref="[^"]*"/>', b'<dimension ref="A1:XFD1048576"/>', data)
             zout.writestr(name, data)
     return dst
+
+
+# modules a test asks the batch to preload; loaded_modules reports which a worker already has
+WATCHED = ("scrm_xl.pipeline", "scrm_xl.write", "xlsxwriter", "weasyprint")
+
+
+def loaded_modules(task: Task) -> list[str]:
+    """Which of WATCHED were imported before this job started (by the server it forked from)."""
+    import sys
+
+    return [m for m in WATCHED if m in sys.modules]

@@ -214,3 +214,46 @@ def test_nothing_to_do_is_no_error(tmp_path):
     assert report.outcomes == ()
     assert report.notes == (f"{tmp_path / 'nothing*.xlsx'}: matches no .xlsx or .xlsm workbook",)
     assert not (tmp_path / "out").exists()
+
+
+# run_batch in a fresh process: the forkserver is started once per process with the preload
+# list of that moment, and this test process may have started one already
+PRELOAD_PROBE = """
+import json, sys
+from pathlib import Path
+from scrm_xl.batch import run_batch
+from scrm_xl.jobs import workbook_preload
+preload = workbook_preload({"pdf": True}) if sys.argv[2] == "preload" else ()
+report = run_batch([sys.argv[1]], "batch_jobs:loaded_modules", out_dir=Path(sys.argv[1]) / "out",
+                   jobs=1, progress=False, preload=preload)
+print(json.dumps([o.result for o in report.outcomes]))
+"""
+
+
+@pytest.mark.parametrize("mode", ["preload", "bare"])
+def test_workers_start_with_the_preloaded_modules_and_only_those(inbox, mode):
+    import subprocess
+    import sys
+
+    tests = Path(__file__).parent
+    proc = subprocess.run(
+        [sys.executable, "-c", PRELOAD_PROBE, str(inbox), mode], capture_output=True, text=True, timeout=300,
+        env={"PYTHONPATH": os.pathsep.join([str(tests.parent), str(tests)]), "PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    results = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert len(results) == 2  # beta.xlsm and broken.xlsx: the job opens neither
+    expected = list(batch_jobs.WATCHED) if mode == "preload" else []
+    assert all(r == expected for r in results), results
+
+
+def test_every_module_the_workbook_job_preloads_exists():
+    # a name the forkserver cannot import is skipped without a word, so a typo would go unseen
+    import importlib
+
+    from scrm_xl.jobs import workbook_preload
+
+    with_pdf, without = workbook_preload({"pdf": True}), workbook_preload({"pdf": False})
+    assert set(without) < set(with_pdf) and "scrm_xl.pdf" in with_pdf and "scrm_xl.pdf" not in without
+    for name in with_pdf:
+        assert importlib.import_module(name).__name__ == name
