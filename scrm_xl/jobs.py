@@ -48,7 +48,7 @@ def _where(issue, path: Path | None = None) -> str:
 
 
 # what workbook_job's workers import: the engine and the chart writer; with PDFs, the briefing
-# and WeasyPrint (about 0.3 and 0.9 s of imports for each workbook when every worker starts bare)
+# and WeasyPrint (imports every worker, and every renderer it forks, would repeat otherwise)
 ENGINE_MODULES = ("scrm_xl.pipeline", "scrm_xl.read", "scrm_xl.load", "scrm_xl.compute", "scrm_xl.write",
                   "scrm_xl.export", "xlsxwriter")  # fmt: skip
 BRIEFING_MODULES = ("scrm_xl.render", "scrm_xl.pdf")
