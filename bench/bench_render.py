@@ -1,6 +1,6 @@
 """Render time of the example briefing (workbooks/example.xlsx): cold and warm, and the CLI end to end.
 
-    /work/venv/bin/python bench/bench_render.py [runs]
+    .venv/bin/python bench/bench_render.py [runs]
 
 Prints figures and asserts nothing (speed is not a unit test). Targets: warm render under 1.5 s;
 ``scrm-xl run --pdf`` on the example in a fresh process under 3 s.

@@ -1,7 +1,7 @@
 """End to end: ``scrm-xl run`` against the floor (a bare python-calamine read) and what
 users of other tools wait for (an openpyxl load-and-save), measured in one run.
 
-    /work/venv/bin/python bench/bench_run.py [--full] [--skip-openpyxl-1m] [--no-openpyxl] [--shared-strings]
+    .venv/bin/python bench/bench_run.py [--full] [--skip-openpyxl-1m] [--no-openpyxl] [--shared-strings]
         [--repeat N]
 
 Default sizes 10k and 100k return rows (touchpoints for about a third); ``--full``

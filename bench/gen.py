@@ -1,6 +1,6 @@
 """Generate large, realistic workbooks for the benchmarks.
 
-    /work/venv/bin/python bench/gen.py ROWS OUT.xlsx
+    .venv/bin/python bench/gen.py ROWS OUT.xlsx
 
 The shapes come from ``scrm_xl.examples.realistic()`` (5 goals, 9 initiatives,
 monthly costs and metrics, ~2,400 returns of which a third are credited

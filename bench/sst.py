@@ -1,6 +1,6 @@
 """Rewrite a workbook's inline strings into a shared-strings table, as Excel saves them.
 
-    /work/venv/bin/python bench/sst.py IN.xlsx OUT.xlsx
+    .venv/bin/python bench/sst.py IN.xlsx OUT.xlsx
 
 bench/gen.py writes with XlsxWriter's constant_memory mode, which stores every text cell
 inline (``t="inlineStr"``). Excel stores them once in ``xl/sharedStrings.xml`` and refers to
