@@ -45,6 +45,23 @@ DAY = date(2026, 3, 20)
 GOAL_OF = {"A": "G1", "B": "G1", "C": "G2", "D": "G2", "b": "G3"}
 
 
+def book(returns, touchpoints, **settings) -> Records:
+    """Records of a 2026 programme in EUR (as of 30 June) with the initiatives of GOAL_OF; the
+    attribution settings, and any other Program field, as given."""
+    program = Program(
+        name="P",
+        currency="EUR",
+        period_start=date(2026, 1, 1),
+        period_end=date(2026, 12, 31),
+        as_of=date(2026, 6, 30),
+        **settings,
+    )
+    initiatives = tuple(Initiative(i, i, g) for i, g in GOAL_OF.items())
+    return Records(
+        program=program, initiatives=initiatives, returns=tuple(returns), touchpoints=tuple(touchpoints)
+    )
+
+
 def reference(records: Records) -> tuple[list[LedgerLine], list]:
     """The ledger and issues, one return at a time through the reference functions."""
     program = records.program
@@ -202,17 +219,12 @@ def programmes(draw):
                 stamp,
             )
         )
-    program = Program(
-        name="P",
-        currency="EUR",
-        period_start=date(2026, 1, 1),
-        period_end=date(2026, 12, 31),
-        as_of=date(2026, 6, 30),
-        default_gross_margin=draw(st.sampled_from([None, D("0.5"), D("0.333")])),
-        attribution_model=draw(st.sampled_from(ATTRIBUTION_MODELS)),
-        half_life_days=draw(st.sampled_from([D(7), D(1), D("0.5"), D("2.5"), D(3)])),
-        lookback_days=draw(st.sampled_from([0, 1, 3, 7, 7, 30, 30])),
-    )
+    settings = {
+        "default_gross_margin": draw(st.sampled_from([None, D("0.5"), D("0.333")])),
+        "attribution_model": draw(st.sampled_from(ATTRIBUTION_MODELS)),
+        "half_life_days": draw(st.sampled_from([D(7), D(1), D("0.5"), D("2.5"), D(3)])),
+        "lookback_days": draw(st.sampled_from([0, 1, 3, 7, 7, 30, 30])),
+    }
     # every row its own place, in shuffled sheet order; touchpoints sometimes in the loader's order
     rows = draw(st.permutations(range(2, 2 + len(returns))))
     tp_rows = draw(st.permutations(range(2, 2 + len(touchpoints))))
@@ -222,14 +234,10 @@ def programmes(draw):
     ]
     if draw(st.booleans()):
         tps.sort(key=lambda t: (t.transaction_ref, t.timestamp, t.initiative_id, t.source))
-    return Records(
-        program=program,
-        initiatives=tuple(Initiative(i, i, g) for i, g in GOAL_OF.items()),
-        returns=tuple(
-            Return(source=CellRef("Returns", row), **fields)
-            for fields, row in zip(returns, rows, strict=True)
-        ),
-        touchpoints=tuple(tps),
+    return book(
+        (Return(source=CellRef("Returns", row), **fields) for fields, row in zip(returns, rows, strict=True)),
+        tps,
+        **settings,
     )
 
 
@@ -237,16 +245,8 @@ def programmes(draw):
 def many_amounts_one_shape(draw):
     """One transaction with a few touches, all inside the window, and many returns of it: the same
     shape split for many amounts (ties for the odd cent, long amounts, negative ones)."""
-    program = Program(
-        name="P",
-        currency="EUR",
-        period_start=date(2026, 1, 1),
-        period_end=date(2026, 12, 31),
-        as_of=date(2026, 6, 30),
-        attribution_model=draw(st.sampled_from(ATTRIBUTION_MODELS)),
-        half_life_days=draw(st.sampled_from([D(7), D(1), D("0.5"), D(2), D(3)])),
-        lookback_days=30,
-    )
+    model = draw(st.sampled_from(ATTRIBUTION_MODELS))
+    half_life = draw(st.sampled_from([D(7), D(1), D("0.5"), D(2), D(3)]))
     ids = draw(st.lists(st.sampled_from(sorted(GOAL_OF)), min_size=2, max_size=7))
     days = draw(st.lists(st.integers(0, 21), min_size=len(ids), max_size=len(ids)))
     touchpoints = tuple(
@@ -257,8 +257,7 @@ def many_amounts_one_shape(draw):
         Return(date(2026, 3, 22), "T1", RETURN_TYPES[1], amount, source=CellRef("Returns", row))
         for row, amount in enumerate(draw(st.lists(amounts, min_size=1, max_size=30)), start=2)
     )
-    initiatives = tuple(Initiative(i, i, g) for i, g in GOAL_OF.items())
-    return Records(program=program, initiatives=initiatives, returns=returns, touchpoints=touchpoints)
+    return book(returns, touchpoints, attribution_model=model, half_life_days=half_life, lookback_days=30)
 
 
 @settings(max_examples=300, deadline=None)
@@ -296,20 +295,11 @@ def test_aware_timestamps_count_by_their_own_calendar_day_in_instant_order():
         Touchpoint("T1", "C", at(10, 12, 0, 0), CellRef("Touchpoints", 4)),  # 10th 12:00 UTC
         Touchpoint("T1", "A", at(9, 12, 0, 0), CellRef("Touchpoints", 5)),  # the day before
     )
-    program = Program(
-        name="P",
-        currency="EUR",
-        period_start=date(2026, 1, 1),
-        period_end=date(2026, 12, 31),
-        as_of=date(2026, 6, 30),
+    records = book(
+        [Return(date(2026, 3, 10), "T1", RETURN_TYPES[1], D("1.01"), source=CellRef("Returns", 2))],
+        touchpoints,
         attribution_model="Linear",
         lookback_days=0,  # touches on the return's own Date only
-    )
-    records = Records(
-        program=program,
-        initiatives=tuple(Initiative(i, i, g) for i, g in GOAL_OF.items()),
-        returns=(Return(date(2026, 3, 10), "T1", RETURN_TYPES[1], D("1.01"), source=CellRef("Returns", 2)),),
-        touchpoints=touchpoints,
     )
     lines, issues = attribute_lines(records)
     assert issues == []
@@ -333,19 +323,10 @@ def test_remainders_that_tie_only_in_exact_arithmetic_go_by_their_34_digits():
             [("A", 1), ("B", 2), ("A", 3), ("C", 4), ("A", 5), ("A", 6)], start=2
         )
     )
-    program = Program(
-        name="P",
-        currency="EUR",
-        period_start=date(2026, 1, 1),
-        period_end=date(2026, 12, 31),
-        as_of=date(2026, 6, 30),
+    records = book(
+        [Return(date(2026, 3, 10), "T1", RETURN_TYPES[1], D("0.20"), source=CellRef("Returns", 2))],
+        touchpoints,
         attribution_model="Linear",
-    )
-    records = Records(
-        program=program,
-        initiatives=tuple(Initiative(i, i, g) for i, g in GOAL_OF.items()),
-        returns=(Return(date(2026, 3, 10), "T1", RETURN_TYPES[1], D("0.20"), source=CellRef("Returns", 2)),),
-        touchpoints=touchpoints,
     )
     lines, issues = attribute_lines(records)
     assert issues == []
