@@ -1,7 +1,5 @@
 """``python -m scrm_xl`` is the ``scrm-xl`` command."""
 
-import sys
+from .cli import command
 
-from .cli import main
-
-sys.exit(main())
+command()

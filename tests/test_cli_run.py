@@ -272,3 +272,29 @@ def test_the_renderer_forks_before_the_engine_loads_its_writer_or_a_reader(tmp_p
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout.strip().splitlines()[-1]) == [0, [[]]]
     assert (tmp_path / "out.pdf").stat().st_size > 10_000 and (tmp_path / "out.xlsx").exists()
+
+
+def test_the_command_freezes_what_the_run_made_before_the_interpreter_exits(tmp_path):
+    # the exit's last collection would walk everything the run left (0.1-0.15 s after run --pdf);
+    # main() called in a process that goes on (tests, the Excel button) must keep its collector
+    shutil.copyfile(WORKED, tmp_path / "book.xlsx")
+    code = (
+        "import atexit, gc, sys\n"
+        "from scrm_xl.cli import command, main\n"
+        "assert main(['check', 'book.xlsx']) == 0\n"
+        "print('after main', gc.get_freeze_count(), flush=True)\n"
+        "atexit.register(lambda: print('at exit', gc.get_freeze_count(), len(gc.get_objects())))\n"
+        "sys.argv = ['scrm-xl', 'run', 'book.xlsx', '-o', 'out.xlsx', '--pdf', 'out.pdf']\n"
+        "command()\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert "after main 0" in lines
+    assert "wrote out.xlsx" in lines and "wrote out.pdf" in lines  # printed and flushed before the exit
+    frozen, tracked = map(int, lines[-1].removeprefix("at exit ").split())
+    assert frozen > 20_000 and tracked < 1_000, lines[-1]
+    assert (tmp_path / "out.pdf").stat().st_size > 10_000
