@@ -417,6 +417,7 @@ class _Patterns:
         self.cell_end = b"</" + prefix + b"c>"
         self.prefix = prefix
         self.cell_start = b"<" + prefix + b"c"
+        self.formula_start = b"<" + prefix + b"f"  # <f>, <f t="shared" .../>; <formula> is a false alarm
         f_end, v, c_end = b"</" + prefix + b"f>", b"<" + prefix + b"v", b"</" + prefix + b"c>"
         self.bare_formula = (
             f_end + c_end,  # <f>..</f></c>
@@ -467,11 +468,10 @@ def _scan_sheet(fh, info: zipfile.ZipInfo, sheet: _SheetFacts) -> None:
                 rows, cols = _ref_extent(m.group(1).decode("ascii", "replace"))
                 _check_extent(sheet.name, rows, cols, "claims a used range up to")
         cut = len(buf) if done else max(0, len(buf) - OVERLAP)
-        for m in pat.row.finditer(buf, 0, cut):
-            max_row = max(max_row, int(m.group(1)))
+        max_row = max(max_row, max(map(int, pat.row.findall(buf, 0, cut)), default=0))  # any order
         for rx in (pat.wide_cell, pat.odd_cell):
-            for m in rx.finditer(buf, 0, cut):
-                max_col = max(max_col, _col_number(m.group(1).decode("ascii")))
+            for letters in set(rx.findall(buf, 0, cut)):
+                max_col = max(max_col, _col_number(letters.decode("ascii")))
         _scan_uncalculated(buf, cut, pat, sheet.errors)
         _scan_errors(buf, cut, pat, sheet.errors)
         _check_extent(sheet.name, max_row, max_col, "uses cells up to")
@@ -480,6 +480,8 @@ def _scan_sheet(fh, info: zipfile.ZipInfo, sheet: _SheetFacts) -> None:
 
 def _scan_uncalculated(buf: bytes, cut: int, pat: _Patterns, errors: dict[tuple[int, int], str]) -> None:
     """Formula cells saved without a <v> result: calamine reads them as blank."""
+    if buf.find(pat.formula_start, 0, cut) == -1:  # one pass for a chunk of values, not four
+        return
     for marker in pat.bare_formula:
         pos = buf.find(marker, 0, cut)
         while pos != -1:

@@ -3,6 +3,7 @@
 The CLI runs as a real subprocess, so an abort inside a parser (python-calamine
 aborts the process on an absurd used range) would show here as a signal."""
 
+import random
 import re
 import struct
 import subprocess
@@ -84,6 +85,32 @@ def far_cell_r_not_first(good, tmp_path):
         )
 
     return rewrite(good, tmp_path / "far2.xlsx", {part: change})
+
+
+def far_cell_first(good, tmp_path):
+    # rows in any order: the far one opens sheetData
+    part = sheet_part(good, "Costs")
+
+    def change(d):
+        d = re.sub(rb'<dimension ref="[^"]*"/>', b"", d)
+        return re.sub(rb"<sheetData>", b'<sheetData><row r="1048576"><c r="XFD1048576"><v>1</v></c></row>', d)
+
+    return rewrite(good, tmp_path / "far3.xlsx", {part: change})
+
+
+def far_cell_after_a_long_gap(good, tmp_path):
+    # the far cell comes after megabytes without a row (a comment of incompressible text), so
+    # the scan passes chunks in which it finds no row at all before it reaches it
+    part = sheet_part(good, "Costs")
+    gap = b"<!--" + random.Random(8).randbytes(3 * 1024 * 1024).hex().encode() + b"-->"
+
+    def change(d):
+        d = re.sub(rb'<dimension ref="[^"]*"/>', b"", d)
+        return d.replace(
+            b"</sheetData>", gap + b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData>'
+        )
+
+    return rewrite(good, tmp_path / "far4.xlsx", {part: change})
 
 
 def zip_bomb(good, tmp_path):
@@ -231,6 +258,8 @@ HOSTILE = [
     (huge_dimension, "claims a used range up to XFD1048576"),
     (far_cell, "uses cells up to XFD1048576"),
     (far_cell_r_not_first, "uses cells up to XFD700000"),
+    (far_cell_first, "uses cells up to XFD1048576"),
+    (far_cell_after_a_long_gap, "uses cells up to XFD1048576"),
     (zip_bomb, "looks like a zip bomb"),
     (bomb_in_sheet_rels, "looks like a zip bomb"),
     (lying_bomb, "unpacks to more than its declared size"),
