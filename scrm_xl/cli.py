@@ -7,7 +7,6 @@ import gc
 import json
 import sys
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import NoReturn, TextIO
 
 
@@ -133,8 +132,7 @@ def _check(args, out: TextIO) -> int:
 def _run(args, out: TextIO, err: TextIO) -> int:
     from pathlib import Path
 
-    from .files import WriteError
-    from .pipeline import RenderError, run
+    from .renderer import Renderer, RenderError
 
     if args.attach_workbook and not args.pdf_variant:
         print("scrm-xl: --attach-workbook needs --pdf-variant pdf/a-3b", file=err)
@@ -149,6 +147,16 @@ def _run(args, out: TextIO, err: TextIO) -> int:
         pdf = None
     else:
         pdf = Path(args.pdf) if args.pdf else workbook.with_suffix(".pdf")
+    # the renderer's WeasyPrint import is the slow end of run --pdf: fork it before the engine
+    # loads (pipeline.run stops it if the run renders here, with the written workbook attached)
+    renderer = Renderer() if pdf is not None and not (write and args.attach_workbook) else None
+    try:
+        from .files import WriteError
+        from .pipeline import run
+    except BaseException:
+        if renderer is not None:
+            renderer.cancel()
+        raise
     try:
         outcome = run(
             book,
@@ -158,6 +166,7 @@ def _run(args, out: TextIO, err: TextIO) -> int:
             page_size=args.page_size,
             pdf_variant=args.pdf_variant,
             attach_workbook=args.attach_workbook,
+            renderer=renderer,
         )
     except WriteError as exc:
         print(f"scrm-xl: {exc}", file=err)
@@ -166,6 +175,8 @@ def _run(args, out: TextIO, err: TextIO) -> int:
         print(f"scrm-xl: cannot render the PDF briefing: {exc}", file=err)
         return 2
     if getattr(args, "json", False):
+        from dataclasses import replace
+
         from .export import results_to_json
 
         if outcome.results is None:

@@ -2,7 +2,7 @@
 
 Only the bundled stylesheet and fonts are fetched, the clock is fixed, and the same HTML gives
 the same bytes. This module imports WeasyPrint and nothing of the engine, so the forked
-renderer (``pipeline._Renderer``) imports just this while the parent reads and computes.
+renderer (``renderer.Renderer``) imports just this while the parent reads and computes.
 """
 
 from __future__ import annotations

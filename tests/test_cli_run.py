@@ -180,15 +180,21 @@ if sys.argv[3] == "full-disk":
     import scrm_xl.render  # noqa: F401 (Jinja2 calls pickle.dumps on import: load it before the disk fills)
     def full_disk(*args, **kwargs):
         raise OSError(28, "No space left on device")
-    pipeline.pickle.dumps = full_disk
+    import pickle  # the renderer pickles the HTML for its child
+    pickle.dumps = full_disk
 if sys.argv[3] == "bad-html":
     from scrm_xl import render
     def bad_html(*args, **kwargs):
         raise ValueError("no HTML today")
     render.prepare_pdf = bad_html
 book = Path(sys.argv[1])
+options = {"out_path": book.with_name("out.xlsx"), "pdf_path": sys.argv[2]}
+if sys.argv[3] == "attach-early":  # a renderer forked by the caller, but the written workbook is attached
+    options.update(renderer=pipeline.Renderer(), pdf_variant="pdf/a-3b", attach_workbook=True)
+if sys.argv[3] == "no-pdf-early":  # a renderer forked by the caller, and no PDF asked for
+    options.update(renderer=pipeline.Renderer(), pdf_path=None)
 try:
-    out = pipeline.run(book, out_path=book.with_name("out.xlsx"), pdf_path=sys.argv[2])
+    out = pipeline.run(book, **options)
     result = [out.exit_code, out.results is None, out.pdf is None]
 except OSError as exc:
     result = ["OSError", exc.strerror]
@@ -200,7 +206,10 @@ for task in Path("/proc/self/task").iterdir():
         kids = None
         break
     kids += (task / "children").read_text().split()
-print(json.dumps({"forks": len(forks), "result": result, "children": kids}))
+seen = {"forks": len(forks), "result": result, "children": kids}
+if sys.argv[3] == "attach-early":
+    seen["rendered here"] = "weasyprint" in sys.modules
+print(json.dumps(seen))
 """
 
 
@@ -247,17 +256,63 @@ def test_html_that_cannot_be_made_stops_the_early_renderer_after_the_sheets(tmp_
     assert sorted(p.name for p in tmp_path.iterdir()) == ["book.xlsx", "out.xlsx"]
 
 
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
+def test_a_renderer_forked_early_is_stopped_when_the_written_workbook_is_attached(tmp_path):
+    # the PDF must then embed the workbook as written, so it renders here after the write; the
+    # caller's child is stopped, and what is attached is out.xlsx, not the input
+    from pypdf import PdfReader
+
+    shutil.copyfile(WORKED, tmp_path / "book.xlsx")
+    seen = probe(tmp_path / "book.xlsx", "attach-early")
+    assert seen == {"forks": 1, "result": [0, False, False], "children": [], "rendered here": True}
+    attached = PdfReader(tmp_path / "out.pdf").attachments
+    assert attached == {"out.xlsx": [(tmp_path / "out.xlsx").read_bytes()]}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["book.xlsx", "out.pdf", "out.xlsx"]
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
+def test_a_renderer_forked_early_is_stopped_when_no_pdf_is_asked_for(tmp_path):
+    shutil.copyfile(WORKED, tmp_path / "book.xlsx")
+    seen = probe(tmp_path / "book.xlsx", "no-pdf-early")
+    assert seen == {"forks": 1, "result": [0, False, True], "children": []}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["book.xlsx", "out.xlsx"]
+
+
+def test_run_attaches_the_written_workbook_without_forking(book, tmp_path):
+    # the CLI forks early only when the PDF does not need the written workbook
+    code = (
+        "import os, sys\n"
+        "forks, real = [], os.fork\n"
+        "os.fork = lambda: forks.append(1) or real()\n"
+        "from scrm_xl.cli import main\n"
+        "code = main(['run', sys.argv[1], '-o', 'out.xlsx', '--pdf', 'out.pdf',\n"
+        "             '--pdf-variant', 'pdf/a-3b', '--attach-workbook'])\n"
+        "print('forks', len(forks), 'code', code)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(book)], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1] == "forks 0 code 0"
+    from pypdf import PdfReader
+
+    attached = PdfReader(tmp_path / "out.pdf").attachments
+    assert attached == {"out.xlsx": [(tmp_path / "out.xlsx").read_bytes()]}
+
+
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="the renderer forks only where there is fork")
-def test_the_renderer_forks_before_the_engine_loads_its_writer_or_a_reader(tmp_path):
+def test_the_cli_forks_its_renderer_before_the_pipeline_and_the_engine_load(tmp_path):
     # the child's import of WeasyPrint is on the critical path of run --pdf; whatever the parent
-    # loads before the fork delays it, so the writer, the readers and lxml load after
+    # loads before the fork delays it, so the CLI forks before the pipeline and the engine load
     shutil.copyfile(WORKED, tmp_path / "book.xlsx")
     code = (
         "import os, sys, json\n"
         "seen, real = [], os.fork\n"
         "def fork():\n"
         "    late = ('scrm_xl.write', 'scrm_xl.read', 'scrm_xl.render', 'lxml', 'python_calamine',\n"
-        "            'jinja2', 'weasyprint')\n"
+        "            'jinja2', 'weasyprint', 'scrm_xl.pipeline', 'scrm_xl.model', 'scrm_xl.results',\n"
+        "            'dataclasses')\n"
         "    seen.append(sorted(m for m in late if m in sys.modules))\n"
         "    return real()\n"
         "os.fork = fork\n"
