@@ -13,6 +13,7 @@ import pickle
 import signal
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -103,7 +104,8 @@ class Renderer:
                 os.kill(self.pid, signal.SIGKILL)
             os.waitpid(self.pid, 0)
             self.reaped = True
-            os.close(self.status)
+            with contextlib.suppress(OSError):  # wait() closes it when stopped while reading it
+                os.close(self.status)
             self.spool.close()
 
     def wait(self) -> Path:
@@ -119,15 +121,35 @@ class Renderer:
         if self.failed:
             raise RenderError(self.failed)
         self._close_go()
-        with os.fdopen(self.status, "rb") as pipe:
-            message = pipe.read().decode(errors="replace")
-        _, status = os.waitpid(self.pid, 0)
+        try:
+            with os.fdopen(self.status, "rb") as pipe:
+                message = pipe.read().decode(errors="replace")
+            _, status = os.waitpid(self.pid, 0)
+        except BaseException:  # interrupted while the child lays out: it must not go on alone
+            self._stop()
+            raise
         self.reaped = True
         self.spool.close()
         if message or status != 0:
             raise RenderError(message or f"the PDF renderer stopped unexpectedly (status {status})")
         assert self.pdf is not None, "give() comes before wait()"
         return self.pdf
+
+    def _stop(self) -> None:
+        """Interrupt the child as Ctrl-C would (it removes a PDF it has half written), and reap it;
+        killed if it has not ended within two seconds."""
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGINT)
+        with contextlib.suppress(ChildProcessError):  # already reaped by the interrupted wait
+            for _ in range(200):
+                if os.waitpid(self.pid, os.WNOHANG)[0]:
+                    break
+                time.sleep(0.01)
+            else:
+                os.kill(self.pid, signal.SIGKILL)
+                os.waitpid(self.pid, 0)
+        self.reaped = True
+        self.spool.close()
 
     def _close_go(self) -> None:
         if self.go is not None:

@@ -187,6 +187,18 @@ if sys.argv[3] == "bad-html":
     def bad_html(*args, **kwargs):
         raise ValueError("no HTML today")
     render.prepare_pdf = bad_html
+if sys.argv[3] == "interrupted":  # Ctrl-C while the parent waits for a child still laying out
+    import signal, time
+    from scrm_xl import files, pdf
+    def half_written(html, out, **options):
+        with files.replacing(out) as tmp:
+            tmp.write_bytes(b"%PDF-1.7 half")
+            time.sleep(60)
+    pdf.write_pdf = half_written
+    def interrupt(*args):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, 4)
 book = Path(sys.argv[1])
 options = {"out_path": book.with_name("out.xlsx"), "pdf_path": sys.argv[2]}
 if sys.argv[3] == "attach-early":  # a renderer forked by the caller, but the written workbook is attached
@@ -200,6 +212,8 @@ except OSError as exc:
     result = ["OSError", exc.strerror]
 except pipeline.RenderError as exc:
     result = ["RenderError", str(exc), Path(book.with_name("out.xlsx")).exists()]
+except KeyboardInterrupt:
+    result = ["KeyboardInterrupt"]
 kids = []
 for task in Path("/proc/self/task").iterdir():
     if not (task / "children").exists():
@@ -253,6 +267,16 @@ def test_html_that_cannot_be_made_stops_the_early_renderer_after_the_sheets(tmp_
     shutil.copyfile(WORKED, tmp_path / "book.xlsx")
     seen = probe(tmp_path / "book.xlsx", "bad-html")
     assert seen == {"forks": 1, "result": ["RenderError", "ValueError: no HTML today", True], "children": []}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["book.xlsx", "out.xlsx"]
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
+def test_an_interrupt_while_waiting_for_the_renderer_stops_it(tmp_path):
+    # the interrupt reaches the caller as itself, and the child still writing is stopped and
+    # removes its half-written PDF
+    shutil.copyfile(WORKED, tmp_path / "book.xlsx")
+    seen = probe(tmp_path / "book.xlsx", "interrupted")
+    assert seen == {"forks": 1, "result": ["KeyboardInterrupt"], "children": []}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["book.xlsx", "out.xlsx"]
 
 
