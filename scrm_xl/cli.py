@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import json
 import sys
@@ -67,7 +68,8 @@ def command() -> NoReturn:
     Only here: ``main`` called from a test or a long-lived process keeps its collector."""
     code = main()
     for stream in (sys.stdout, sys.stderr):
-        if stream is not None:
+        # a reader that went away (| head) is main's to report; the exit tries once more, as before
+        with contextlib.suppress(AttributeError, OSError, ValueError):
             stream.flush()
     gc.freeze()
     sys.exit(code)

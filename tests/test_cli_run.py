@@ -377,3 +377,17 @@ def test_the_command_freezes_what_the_run_made_before_the_interpreter_exits(tmp_
     frozen, tracked = map(int, lines[-1].removeprefix("at exit ").split())
     assert frozen > 20_000 and tracked < 1_000, lines[-1]
     assert (tmp_path / "out.pdf").stat().st_size > 10_000
+
+
+def test_a_reader_that_goes_away_gets_one_line_and_no_traceback(book, tmp_path):
+    # `scrm-xl run --json BOOK | true`: the pipe is closed before the JSON comes
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "scrm_xl", "run", str(book), "--no-write", "--json"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    assert proc.wait(timeout=120) == 2
+    assert err == "scrm-xl: cannot access: Broken pipe\n"
