@@ -10,10 +10,13 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .model import Issue, Records, Severity
 from .renderer import Renderer, RenderError
-from .results import Results
+
+if TYPE_CHECKING:  # check() never needs the results' classes, and they take a while to define
+    from .results import Results
 
 __all__ = ["Outcome", "RenderError", "Renderer", "RunOutcome", "calculate", "check", "check_tables", "run"]
 

@@ -151,11 +151,14 @@ def test_check_starts_without_importing_parsers():
 
 
 def test_check_of_a_workbook_imports_nothing_it_does_not_use():
-    # the batch machinery (multiprocessing, rich), the writer and the renderer stay unloaded
+    # the batch machinery (multiprocessing, rich), the writer, the renderer and the computation
+    # (with the results' classes) stay unloaded
     book = ROOT / "workbooks" / "example.xlsx"
+    unused = ("multiprocessing", "rich", "lxml", "xlsxwriter", "weasyprint", "scrm_xl.batch")
+    unused += ("scrm_xl.results", "scrm_xl.compute", "scrm_xl.attribute")
     code = (
         "import sys, io; from scrm_xl.cli import main; main(['check', sys.argv[1]], stdout=io.StringIO()); "
-        "print(sorted(m for m in ('multiprocessing', 'rich', 'lxml', 'xlsxwriter', 'weasyprint', 'scrm_xl.batch') if m in sys.modules))"
+        f"print(sorted(m for m in {unused!r} if m in sys.modules))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code, str(book)], cwd=ROOT, capture_output=True, text=True, check=True
