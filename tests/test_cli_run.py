@@ -19,15 +19,16 @@ ROOT = Path(__file__).resolve().parents[1]
 WORKED = ROOT / "workbooks" / "worked_example.xlsx"
 
 
-def scrm(*args, cwd):
+def python(*args, cwd, no_fork: bool = False) -> subprocess.CompletedProcess:
+    """A fresh interpreter on this tree: ``python ARGS`` (``-m scrm_xl ...``, ``-c CODE ...``)."""
+    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", **({"SCRM_XL_NO_FORK": "1"} if no_fork else {})}
     return subprocess.run(
-        [sys.executable, "-m", "scrm_xl", *map(str, args)],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+        [sys.executable, *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=120, env=env
     )
+
+
+def scrm(*args, cwd):
+    return python("-m", "scrm_xl", *args, cwd=cwd)
 
 
 def sha(path: Path) -> str:
@@ -109,13 +110,7 @@ def test_attach_without_archival_variant_is_refused(book, tmp_path):
 
 
 def run_env(*args, cwd, no_fork):
-    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
-    if no_fork:
-        env["SCRM_XL_NO_FORK"] = "1"
-    return subprocess.run(
-        [sys.executable, "-m", "scrm_xl", *map(str, args)],
-        cwd=cwd, capture_output=True, text=True, timeout=120, env=env,
-    )  # fmt: skip
+    return python("-m", "scrm_xl", *args, cwd=cwd, no_fork=no_fork)
 
 
 def test_pdf_rendered_beside_the_write_equals_the_sequential_one(tmp_path):
@@ -228,11 +223,7 @@ print(json.dumps(seen))
 
 
 def probe(book: Path, mode: str, *, no_fork: bool = False) -> dict:
-    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", **({"SCRM_XL_NO_FORK": "1"} if no_fork else {})}
-    proc = subprocess.run(
-        [sys.executable, "-c", PROBE, str(book), str(book.with_name("out.pdf")), mode],
-        cwd=book.parent, capture_output=True, text=True, timeout=120, env=env,
-    )  # fmt: skip
+    proc = python("-c", PROBE, book, book.with_name("out.pdf"), mode, cwd=book.parent, no_fork=no_fork)
     assert proc.returncode == 0, proc.stderr
     seen = json.loads(proc.stdout.strip().splitlines()[-1])
     if seen["children"] is None:
@@ -313,10 +304,7 @@ def test_run_attaches_the_written_workbook_without_forking(book, tmp_path):
         "             '--pdf-variant', 'pdf/a-3b', '--attach-workbook'])\n"
         "print('forks', len(forks), 'code', code)\n"
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", code, str(book)], cwd=tmp_path, capture_output=True, text=True, timeout=120,
-        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
-    )  # fmt: skip
+    proc = python("-c", code, book, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[-1] == "forks 0 code 0"
     from pypdf import PdfReader
@@ -344,10 +332,7 @@ def test_the_cli_forks_its_renderer_before_the_pipeline_and_the_engine_load(tmp_
         "code = main(['run', 'book.xlsx', '-o', 'out.xlsx', '--pdf', 'out.pdf'])\n"
         "print(json.dumps([code, seen]))\n"
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120,
-        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
-    )  # fmt: skip
+    proc = python("-c", code, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout.strip().splitlines()[-1]) == [0, [[]]]
     assert (tmp_path / "out.pdf").stat().st_size > 10_000 and (tmp_path / "out.xlsx").exists()
@@ -366,10 +351,7 @@ def test_the_command_freezes_what_the_run_made_before_the_interpreter_exits(tmp_
         "sys.argv = ['scrm-xl', 'run', 'book.xlsx', '-o', 'out.xlsx', '--pdf', 'out.pdf']\n"
         "command()\n"
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120,
-        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
-    )  # fmt: skip
+    proc = python("-c", code, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert "after main 0" in lines
