@@ -133,8 +133,6 @@ def attribute(records: Records) -> tuple[tuple[LedgerLine, ...], tuple[Issue, ..
 
 
 _SOURCE_ORDER = attrgetter("source.sheet", "source.row", "source.col")  # CellRef's order, in C
-# touchpoints grouped by transaction, each transaction's in credit order (counting_touches' order)
-_CREDIT_ORDER = attrgetter("transaction_ref", "timestamp", "initiative_id", "source")
 _REF = attrgetter("transaction_ref")
 _TIMESTAMP = attrgetter("timestamp")
 _INITIATIVE = attrgetter("initiative_id")
@@ -293,6 +291,7 @@ class _Credit:
         refs = list(map(_REF, ordered))
         stamps = list(map(_TIMESTAMP, ordered))
         ids = list(map(_INITIATIVE, ordered))
+        # grouped by transaction, each transaction's in credit order (counting_touches' order)
         keys = list(zip(refs, stamps, ids, map(_SOURCE, ordered), strict=True))
         if any(map(lt, islice(keys, 1, None), keys)):  # the loader's order is credit order already
             order = sorted(range(len(keys)), key=keys.__getitem__)

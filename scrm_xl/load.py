@@ -1169,17 +1169,11 @@ _INF = float("inf")
 _PLAIN = frozenset({int, float, str, type(None), date, datetime, ExcelError})
 
 
-def _fast_values(kind: str, values: list, required: bool, name: str, choices: tuple[str, ...]) -> list | None:
-    """The column converted by the fast path (``_SLOW`` where the careful checker must look);
-    None for kinds without a fast path."""
-    fast = _fast_column(kind, values, required, name, choices)
-    return None if fast is None else fast[0]
-
-
 def _fast_column(
     kind: str, values: list, required: bool, name: str, choices: tuple[str, ...]
 ) -> tuple[list, bool] | None:
-    """``_fast_values``, and whether any cell of it is ``_SLOW``."""
+    """The column converted by the fast path (``_SLOW`` where the careful checker must look), and
+    whether any cell of it is ``_SLOW``; None for kinds without a fast path."""
     if kind == TEXT:
         return _fast_text(values, required)
     if kind == CHOICE:

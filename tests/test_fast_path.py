@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from scrm_xl import checks as cx
 from scrm_xl.compute import EXPECTED, OPTIMISTIC, _figures, _sums, figures, returns_by_type
-from scrm_xl.load import _SLOW, PERCENT_RANGES, _fast_values
+from scrm_xl.load import _SLOW, PERCENT_RANGES, _fast_column
 from scrm_xl.model import CONFIDENCES, RETURN_TYPES, CellRef
 from scrm_xl.read import ERROR_CODES, ExcelError
 from scrm_xl.results import LedgerLine
@@ -74,8 +74,9 @@ COLUMNS = [
 @given(st.lists(cells, min_size=1, max_size=30), st.booleans())
 def test_fast_path_agrees_with_the_careful_checker(values, required):
     for kind, name, choices in COLUMNS:
-        fast = _fast_values(kind, list(values), required, name, choices)
+        fast, slow = _fast_column(kind, list(values), required, name, choices)
         assert len(fast) == len(values)
+        assert slow == any(v is _SLOW for v in fast), (kind, values)
         for raw, got in zip(values, fast, strict=True):
             if got is _SLOW:
                 continue
@@ -87,11 +88,11 @@ def test_fast_path_agrees_with_the_careful_checker(values, required):
 
 def test_the_odd_cells_go_to_the_careful_path():
     values = ["#N/A", " ", float("inf"), float("nan"), 2**60, True, "12.50", "new revenue", None]
-    assert _fast_values(MONEY, values, True, "Amount", ())[:7] == [_SLOW] * 7
-    assert _fast_values(MONEY, values, False, "Amount", ())[-1] is None
-    assert _fast_values(PERCENT, [25.0, 0.25], False, "Gross margin", ()) == [_SLOW, Decimal("0.25")]
-    assert _fast_values(CHOICE, values, False, "Return type", RETURN_TYPES)[7] is _SLOW
-    assert _fast_values(TEXT, ["#N/A", " #N/A", " a "], False, "Note", ()) == [_SLOW, "#N/A", "a"]
+    assert _fast_column(MONEY, values, True, "Amount", ())[0][:7] == [_SLOW] * 7
+    assert _fast_column(MONEY, values, False, "Amount", ())[0][-1] is None
+    assert _fast_column(PERCENT, [25.0, 0.25], False, "Gross margin", ()) == ([_SLOW, Decimal("0.25")], True)
+    assert _fast_column(CHOICE, values, False, "Return type", RETURN_TYPES)[0][7] is _SLOW
+    assert _fast_column(TEXT, ["#N/A", " #N/A", " a "], False, "Note", ()) == ([_SLOW, "#N/A", "a"], True)
 
 
 def _line(i: int, amount: str, confidence: str, rtype: str) -> LedgerLine:
