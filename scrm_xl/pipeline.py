@@ -124,7 +124,7 @@ def run(
         with released():
             return _run(path, write, out_path, pdf_path, page_size, pdf_variant, attach_workbook, renderer)
     except BaseException:
-        if renderer is not None and not renderer.ended:  # _run had no chance to stop it
+        if renderer is not None:  # stopped unless _run already waited for it or stopped it
             renderer.cancel()
         raise
 
