@@ -18,17 +18,22 @@ from contextlib import contextmanager
 
 
 @contextmanager
-def paused_gc() -> Iterator[None]:
+def paused_gc(*, freeze: bool = True) -> Iterator[None]:
     """Within the block the collector does not run; nested uses are harmless. On leaving the
     outermost block every object alive is frozen: the first collection after the pause would
-    otherwise walk all the block made (0.2 s per 100k return rows, per stage)."""
+    otherwise walk all the block made (0.2 s per 100k return rows, per stage).
+
+    ``freeze=False`` is for work that does leave cycles behind, but so few that collecting
+    while it runs is wasted (WeasyPrint's layout: 232 collections freed 2,418 objects of the
+    example's briefing); what it made goes back to the collector as it is."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if was_enabled:
-            gc.freeze()
+            if freeze:
+                gc.freeze()
             gc.enable()
 
 

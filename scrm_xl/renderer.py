@@ -8,6 +8,7 @@ hands it the results (``pipeline.run(..., renderer=...)``).
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import pickle
 import signal
@@ -160,6 +161,10 @@ class Renderer:
 def _render_child(go: int, spool, status: int) -> NoReturn:
     """The forked renderer: import WeasyPrint, wait for the HTML, lay it out, report one line."""
     code, message = 0, b""
+    # one document, then os._exit: the collector would only walk WeasyPrint's modules and
+    # boxes again and again (a tenth of the import and of the layout), and what little it
+    # could free goes with the process
+    gc.disable()
     try:
         from . import pdf  # the slow import, while the parent reads and computes
 

@@ -66,3 +66,16 @@ def test_released_leaves_alone_what_someone_else_froze():
         made = [[2]]
     assert gc.get_freeze_count() >= before
     assert keep and made
+
+
+def test_a_pause_without_freezing_hands_its_cycles_straight_back_to_the_collector():
+    class Node:
+        pass
+
+    with paused_gc(freeze=False):
+        assert not gc.isenabled()
+        a, b = Node(), Node()
+        a.other, b.other = b, a
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    del a, b
+    assert gc.collect() >= 2

@@ -338,6 +338,30 @@ def test_the_cli_forks_its_renderer_before_the_pipeline_and_the_engine_load(tmp_
     assert (tmp_path / "out.pdf").stat().st_size > 10_000 and (tmp_path / "out.xlsx").exists()
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="the renderer forks only where there is fork")
+def test_the_forked_renderer_imports_and_lays_out_without_the_collector(tmp_path):
+    # the child lives for one document: collections there only walk WeasyPrint's modules and
+    # boxes again (a tenth of its import and layout). gc.callbacks is inherited by the fork,
+    # so each process counts its own collections
+    shutil.copyfile(WORKED, tmp_path / "book.xlsx")
+    code = (
+        "import gc, os, sys\n"
+        "parent = os.getpid()\n"
+        "def count(phase, info):\n"
+        "    if phase == 'start':\n"
+        "        with open('parent' if os.getpid() == parent else 'child', 'a') as f:\n"
+        "            f.write('x')\n"
+        "gc.callbacks.append(count)\n"
+        "from scrm_xl.cli import main\n"
+        "print(main(['run', 'book.xlsx', '-o', 'out.xlsx', '--pdf', 'out.pdf']))\n"
+    )
+    proc = python("-c", code, cwd=tmp_path)
+    assert proc.returncode == 0 and proc.stdout.splitlines()[-1] == "0", proc.stderr
+    assert (tmp_path / "out.pdf").stat().st_size > 10_000
+    assert not (tmp_path / "child").exists()
+    assert len((tmp_path / "parent").read_text()) > 10  # the counter works: the parent collects
+
+
 def test_the_command_freezes_what_the_run_made_before_the_interpreter_exits(tmp_path):
     # the exit's last collection would walk everything the run left (0.1-0.15 s after run --pdf);
     # main() called in a process that goes on (tests, the Excel button) must keep its collector
