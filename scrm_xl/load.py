@@ -11,7 +11,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from email.utils import parseaddr
 from itertools import chain, compress, count, islice, pairwise, repeat
 from operator import and_, attrgetter, eq, is_, is_not, itemgetter, le, lt, ne, not_
 
@@ -478,6 +477,8 @@ class _Loader:
                 raise cx.BadValue(f"locale {cx.text(raw)!r} is not like en_US or de_DE")
             return parts[0].lower() + ("_" + parts[1].upper() if len(parts) == 2 else "")
         if setting.name == "Distribution":
+            from email.utils import parseaddr  # the email package: 15 ms of every start otherwise
+
             addresses = []
             for part in cx.text(raw).replace(",", ";").split(";"):
                 part = part.strip()

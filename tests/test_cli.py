@@ -166,6 +166,22 @@ def test_check_of_a_workbook_imports_nothing_it_does_not_use():
     assert out.stdout.strip() == "[]"
 
 
+def test_the_email_package_loads_only_for_a_distribution_list():
+    # 15 ms of every start; the worked example has no Distribution setting, the example has one
+    code = (
+        "import sys, io; from scrm_xl.cli import main; main(['check', sys.argv[1]], stdout=io.StringIO()); "
+        "print('email.utils' in sys.modules)"
+    )
+    seen = [
+        subprocess.run(
+            [sys.executable, "-c", code, str(ROOT / "workbooks" / name)],
+            cwd=ROOT, capture_output=True, text=True, check=True,
+        ).stdout.strip()
+        for name in ("worked_example.xlsx", "example.xlsx")
+    ]  # fmt: skip
+    assert seen == ["False", "True"]
+
+
 def test_batch_limits_default_to_the_batch_modules_and_zero_means_no_timeout(tmp_path, monkeypatch):
     from scrm_xl import batch
 
