@@ -14,7 +14,9 @@ def clean_collector():
     gc.enable()
     yield
     gc.unfreeze()
-    if not was:
+    if was:  # a test that switched it off must not leave the rest of the suite without it
+        gc.enable()
+    else:
         gc.disable()
 
 
