@@ -137,7 +137,7 @@ def write_pdf(
             )
         )
     fetcher = BundleFetcher(root)
-    # the layout's boxes are mostly alive until the end: collecting meanwhile cost a tenth
+    # the layout's boxes are mostly alive until the end: collecting meanwhile cost up to a tenth
     # of the render, and a paused collector only 2 % more memory (performance.md, finding 39)
     with _source_date_epoch(int(stamp.timestamp())), paused_gc(freeze=False):
         document = weasyprint.HTML(
