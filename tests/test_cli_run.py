@@ -194,8 +194,14 @@ if sys.argv[3] == "interrupted":  # Ctrl-C while the parent waits for a child st
         raise KeyboardInterrupt
     signal.signal(signal.SIGALRM, interrupt)
     signal.setitimer(signal.ITIMER_REAL, 4)
+if sys.argv[3].startswith("read-fails"):  # the disk goes away while the workbook is read
+    def failing_read(path):
+        raise OSError(5, "Input/output error")
+    pipeline._check = failing_read
 book = Path(sys.argv[1])
 options = {"out_path": book.with_name("out.xlsx"), "pdf_path": sys.argv[2]}
+if sys.argv[3] == "read-fails-early":
+    options.update(renderer=pipeline.Renderer())
 if sys.argv[3] == "attach-early":  # a renderer forked by the caller, but the written workbook is attached
     options.update(renderer=pipeline.Renderer(), pdf_variant="pdf/a-3b", attach_workbook=True)
 if sys.argv[3] == "no-pdf-early":  # a renderer forked by the caller, and no PDF asked for
@@ -248,6 +254,16 @@ def test_a_failure_handing_over_the_results_stops_the_early_renderer(tmp_path):
     shutil.copyfile(WORKED, tmp_path / "book.xlsx")
     seen = probe(tmp_path / "book.xlsx", "full-disk")
     assert seen == {"forks": 1, "result": ["OSError", "No space left on device"], "children": []}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["book.xlsx"]
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
+@pytest.mark.parametrize("mode", ["read-fails", "read-fails-early"])
+def test_a_read_that_raises_stops_the_renderer_whoever_forked_it(tmp_path, mode):
+    # forked by run itself or by its caller (the CLI), the child must not outlive the error
+    shutil.copyfile(WORKED, tmp_path / "book.xlsx")
+    seen = probe(tmp_path / "book.xlsx", mode)
+    assert seen == {"forks": 1, "result": ["OSError", "Input/output error"], "children": []}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["book.xlsx"]
 
 
