@@ -118,7 +118,16 @@ def run(
     tests share. Raises ``files.WriteError`` (also ``write.WriteError``) when the workbook cannot
     be written. ``renderer``: one the caller forked earlier (the CLI does, before this module
     loads); it is used, or stopped when this run renders here or nothing."""
+    # the briefing does not depend on the written sheets (unless the workbook is attached to it):
+    # a forked child imports WeasyPrint while this process reads and computes, then renders
+    # while this process writes the sheets
+    fork = not (write and attach_workbook)
     try:
+        if renderer is not None and (pdf_path is None or (renderer.forked and not fork)):
+            renderer.cancel()
+            renderer = None
+        if renderer is None and pdf_path is not None:
+            renderer = Renderer(fork=fork)
         from .bulk import released
 
         with released():
@@ -131,22 +140,8 @@ def run(
 
 def _run(path, write, out_path, pdf_path, page_size, pdf_variant, attach_workbook, renderer) -> RunOutcome:
     workbook = Path(out_path) if out_path is not None else Path(path)
-    # the briefing does not depend on the written sheets (unless the workbook is attached to it):
-    # a forked child imports WeasyPrint while this process reads and computes, then renders
-    # while this process writes the sheets
-    fork = not (write and attach_workbook)
-    if renderer is not None and (pdf_path is None or (renderer.forked and not fork)):
-        renderer.cancel()
-        renderer = None
-    if renderer is None and pdf_path is not None:
-        renderer = Renderer(fork=fork)
-    try:
-        outcome = _check(path)
-        results = calculate(outcome)
-    except BaseException:
-        if renderer is not None:
-            renderer.cancel()
-        raise
+    outcome = _check(path)
+    results = calculate(outcome)
     if results is None:
         if renderer is not None:
             renderer.cancel()
