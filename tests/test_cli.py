@@ -1,6 +1,7 @@
 # ruff: noqa: E501  (expected output lines are kept whole)
 """The scrm-xl command: output lines, JSON, exit status, `new` safety, no tracebacks."""
 
+import ast
 import io
 import json
 import subprocess
@@ -150,36 +151,31 @@ def test_check_starts_without_importing_parsers():
     assert out.stdout.strip() == "[]"
 
 
+def loaded_after_check(book: str, modules: tuple[str, ...]) -> list[str]:
+    """Which of ``modules`` a fresh ``scrm-xl check`` of ``workbooks/<book>`` has imported."""
+    code = (
+        "import sys, io; from scrm_xl.cli import main; main(['check', sys.argv[1]], stdout=io.StringIO()); "
+        f"print(sorted(m for m in {modules!r} if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(ROOT / "workbooks" / book)],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return ast.literal_eval(out.stdout.strip())
+
+
 def test_check_of_a_workbook_imports_nothing_it_does_not_use():
     # the batch machinery (multiprocessing, rich), the writer, the renderer and the computation
     # (with the results' classes) stay unloaded
-    book = ROOT / "workbooks" / "example.xlsx"
     unused = ("multiprocessing", "rich", "lxml", "xlsxwriter", "weasyprint", "scrm_xl.batch")
     unused += ("scrm_xl.results", "scrm_xl.compute", "scrm_xl.attribute")
-    code = (
-        "import sys, io; from scrm_xl.cli import main; main(['check', sys.argv[1]], stdout=io.StringIO()); "
-        f"print(sorted(m for m in {unused!r} if m in sys.modules))"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code, str(book)], cwd=ROOT, capture_output=True, text=True, check=True
-    )
-    assert out.stdout.strip() == "[]"
+    assert loaded_after_check("example.xlsx", unused) == []
 
 
 def test_the_email_package_loads_only_for_a_distribution_list():
     # 15 ms of every start; the worked example has no Distribution setting, the example has one
-    code = (
-        "import sys, io; from scrm_xl.cli import main; main(['check', sys.argv[1]], stdout=io.StringIO()); "
-        "print('email.utils' in sys.modules)"
-    )
-    seen = [
-        subprocess.run(
-            [sys.executable, "-c", code, str(ROOT / "workbooks" / name)],
-            cwd=ROOT, capture_output=True, text=True, check=True,
-        ).stdout.strip()
-        for name in ("worked_example.xlsx", "example.xlsx")
-    ]  # fmt: skip
-    assert seen == ["False", "True"]
+    seen = [loaded_after_check(book, ("email.utils",)) for book in ("worked_example.xlsx", "example.xlsx")]
+    assert seen == [[], ["email.utils"]]
 
 
 def test_batch_limits_default_to_the_batch_modules_and_zero_means_no_timeout(tmp_path, monkeypatch):
