@@ -27,8 +27,8 @@ def python(*args, cwd, no_fork: bool = False) -> subprocess.CompletedProcess:
     )
 
 
-def scrm(*args, cwd):
-    return python("-m", "scrm_xl", *args, cwd=cwd)
+def scrm(*args, cwd, no_fork: bool = False):
+    return python("-m", "scrm_xl", *args, cwd=cwd, no_fork=no_fork)
 
 
 def sha(path: Path) -> str:
@@ -109,17 +109,13 @@ def test_attach_without_archival_variant_is_refused(book, tmp_path):
     assert "pdf/a-3b" in proc.stderr
 
 
-def run_env(*args, cwd, no_fork):
-    return python("-m", "scrm_xl", *args, cwd=cwd, no_fork=no_fork)
-
-
 def test_pdf_rendered_beside_the_write_equals_the_sequential_one(tmp_path):
     outputs = {}
     for no_fork in (False, True):
         folder = tmp_path / ("sequential" if no_fork else "parallel")
         folder.mkdir()
         shutil.copyfile(WORKED, folder / "book.xlsx")
-        proc = run_env("run", "book.xlsx", "-o", "out.xlsx", "--pdf", "out.pdf", cwd=folder, no_fork=no_fork)
+        proc = scrm("run", "book.xlsx", "-o", "out.xlsx", "--pdf", "out.pdf", cwd=folder, no_fork=no_fork)
         assert proc.returncode == 0, proc.stderr
         assert proc.stderr == ""
         outputs[no_fork] = (sha(folder / "out.xlsx"), sha(folder / "out.pdf"))
@@ -130,7 +126,7 @@ def test_pdf_rendered_beside_the_write_equals_the_sequential_one(tmp_path):
 def test_a_failed_write_reports_one_line_and_leaves_no_renderer_behind(tmp_path, no_fork):
     shutil.copyfile(WORKED, tmp_path / "book.xlsx")
     (tmp_path / "~$book.xlsx").write_bytes(b"excel holds it")
-    proc = run_env("run", "book.xlsx", "--pdf", "book.pdf", cwd=tmp_path, no_fork=no_fork)
+    proc = scrm("run", "book.xlsx", "--pdf", "book.pdf", cwd=tmp_path, no_fork=no_fork)
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
     assert "open" in proc.stderr.lower() or "lock" in proc.stderr.lower()
